@@ -1,0 +1,65 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Error codes of the envelope (seed 002). Clients branch on them: never rename one.
+const (
+	CodeInvalidRequest             = "invalid_request"
+	CodeInvalidIdempotencyKey      = "invalid_idempotency_key"
+	CodeInvalidOrganizationContext = "invalid_organization_context"
+	CodeUnauthorized               = "unauthorized"
+	CodeForbidden                  = "forbidden"
+	CodeNotFound                   = "not_found"
+	CodeMethodNotAllowed           = "method_not_allowed"
+	CodePaymentIntentConflict      = "payment_intent_conflict"
+	CodeIdempotencyKeyConflict     = "idempotency_key_conflict"
+	CodeIdempotencyInProgress      = "idempotency_request_in_progress"
+	CodePayloadTooLarge            = "payload_too_large"
+	CodeUnsupportedMediaType       = "unsupported_media_type"
+	CodeInternal                   = "internal_error"
+	CodeServiceUnavailable         = "service_unavailable"
+)
+
+// Issue locates one validation failure: Path is the field's segment path with
+// array indices as strings (["metadata","0","value"]).
+type Issue struct {
+	Path    []string `json:"path"`
+	Message string   `json:"message"`
+}
+
+// Error is the envelope every error response of every route uses (DESIGN §3).
+type Error struct {
+	Status         int     `json:"-"`
+	Code           string  `json:"error"`
+	Message        string  `json:"message,omitempty"`
+	Issues         []Issue `json:"issues,omitempty"`
+	Details        any     `json:"details,omitempty"`
+	UpstreamStatus int     `json:"upstreamStatus,omitempty"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// NewError builds an envelope error.
+func NewError(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// abort answers err in the envelope and stops the handler chain. An error that
+// is not an *Error is logged and answered as a 500 without its text, which may
+// hold internals.
+func abort(c *gin.Context, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		slog.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(),
+			"method", c.Request.Method, "route", c.FullPath())
+		e = NewError(http.StatusInternalServerError, CodeInternal, "An unexpected error occurred; the request id identifies it in our logs.")
+	}
+	c.AbortWithStatusJSON(e.Status, e)
+}

@@ -1,0 +1,81 @@
+// Command reconlayer is the single ReconLayer binary: api, worker, scheduler,
+// all (the three in one process), migrate, admin and version.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/reconlayer/reconlayer/internal/buildinfo"
+)
+
+const usage = `usage: reconlayer <command> [arguments]
+
+commands:
+  all                     api + worker + scheduler in one process (migrates first)
+  api                     the HTTP API on RECONLAYER_HTTP_ADDR (default :3001)
+  worker                  asynq task handlers
+  scheduler               enqueues periodic tasks (run one; duplicates collapse)
+  migrate up|down|status  apply, roll back one, or list database migrations
+  version                 print the build as JSON
+
+configuration (environment):
+  DATABASE_URL                   postgres URL (default postgres://reconlayer:reconlayer@127.0.0.1:5432/reconlayer?sslmode=disable)
+  REDIS_URL                      redis URL (default redis://127.0.0.1:6379/0)
+  RECONLAYER_HTTP_ADDR           api listen address (default :3001)
+  RECONLAYER_METRICS_ADDR        worker/scheduler /metrics address (default :3002, "off" disables)
+  RECONLAYER_WORKER_CONCURRENCY  tasks run at once per worker process (default 10)
+  RECONLAYER_SHUTDOWN_TIMEOUT    drain time on SIGTERM (default 30s)
+  RECONLAYER_LOG_LEVEL           debug|info|warn|error (default info)
+  RECONLAYER_DATABASE_MAX_CONNS  postgres pool size per process (default 20)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a subcommand and returns the process exit code: 0 success,
+// 1 failure (one line on stderr), 2 bad usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd := args[0]; cmd {
+	case "api", "worker", "scheduler", "all":
+		err = serve(ctx, cmd, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args[1:], stdout)
+	case "version":
+		err = json.NewEncoder(stdout).Encode(buildinfo.Get())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "reconlayer: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if u, ok := err.(usageError); ok {
+			fmt.Fprintf(stderr, "reconlayer: %s\n", string(u))
+			return 2
+		}
+		fmt.Fprintf(stderr, "reconlayer: %s\n", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a mistake in the command line (exit 2).
+type usageError string
+
+func (u usageError) Error() string { return string(u) }

@@ -1,0 +1,154 @@
+// Package config reads the process configuration from environment variables.
+//
+// Every setting has a local default that matches what deploy/local/services.sh
+// starts, so `reconlayer all` works on a developer machine with no variables set.
+// A bad value is reported as an error that names the variable, never a panic.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for local use; they point at the services deploy/local/services.sh starts.
+const (
+	DefaultDatabaseURL = "postgres://reconlayer:reconlayer@127.0.0.1:5432/reconlayer?sslmode=disable"
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultHTTPAddr    = ":3001"
+	DefaultMetricsAddr = ":3002"
+)
+
+// Config is everything a reconlayer process reads from its environment.
+type Config struct {
+	DatabaseURL string // DATABASE_URL
+	RedisURL    string // REDIS_URL
+	HTTPAddr    string // RECONLAYER_HTTP_ADDR: the api listener
+	// MetricsAddr is where worker and scheduler processes serve /metrics and
+	// /health (RECONLAYER_METRICS_ADDR); "off" disables it. The api serves
+	// /metrics on HTTPAddr.
+	MetricsAddr       string
+	WorkerConcurrency int           // RECONLAYER_WORKER_CONCURRENCY
+	ShutdownTimeout   time.Duration // RECONLAYER_SHUTDOWN_TIMEOUT: drain time for api and worker
+	LogLevel          slog.Level    // RECONLAYER_LOG_LEVEL: debug|info|warn|error
+	DatabaseMaxConns  int32         // RECONLAYER_DATABASE_MAX_CONNS
+}
+
+// Error is a configuration problem tied to one variable.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// Load reads the configuration from the process environment.
+func Load() (Config, error) { return LoadFrom(os.Getenv) }
+
+// LoadFrom reads the configuration through getenv, so tests need not touch
+// the process environment.
+func LoadFrom(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		DatabaseURL: get("DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:    get("REDIS_URL", DefaultRedisURL),
+		HTTPAddr:    get("RECONLAYER_HTTP_ADDR", DefaultHTTPAddr),
+		MetricsAddr: get("RECONLAYER_METRICS_ADDR", DefaultMetricsAddr),
+	}
+	if cfg.MetricsAddr == "off" {
+		cfg.MetricsAddr = ""
+	}
+
+	if err := checkURL("DATABASE_URL", cfg.DatabaseURL, "postgres", "postgresql"); err != nil {
+		return Config{}, err
+	}
+	if err := checkURL("REDIS_URL", cfg.RedisURL, "redis", "rediss"); err != nil {
+		return Config{}, err
+	}
+	if err := checkAddr("RECONLAYER_HTTP_ADDR", cfg.HTTPAddr); err != nil {
+		return Config{}, err
+	}
+	if cfg.MetricsAddr != "" {
+		if err := checkAddr("RECONLAYER_METRICS_ADDR", cfg.MetricsAddr); err != nil {
+			return Config{}, err
+		}
+	}
+
+	var err error
+	if cfg.WorkerConcurrency, err = positiveInt("RECONLAYER_WORKER_CONCURRENCY", get("RECONLAYER_WORKER_CONCURRENCY", "10"), 1000); err != nil {
+		return Config{}, err
+	}
+	maxConns, err := positiveInt("RECONLAYER_DATABASE_MAX_CONNS", get("RECONLAYER_DATABASE_MAX_CONNS", "20"), 1000)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.DatabaseMaxConns = int32(maxConns)
+
+	timeout := get("RECONLAYER_SHUTDOWN_TIMEOUT", "30s")
+	if cfg.ShutdownTimeout, err = time.ParseDuration(timeout); err != nil || cfg.ShutdownTimeout <= 0 {
+		return Config{}, &Error{"RECONLAYER_SHUTDOWN_TIMEOUT", fmt.Sprintf("%q is not a positive duration (e.g. 30s)", timeout)}
+	}
+
+	level := get("RECONLAYER_LOG_LEVEL", "info")
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return Config{}, &Error{"RECONLAYER_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", level)}
+	}
+	return cfg, nil
+}
+
+func checkURL(name, raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole URL, which may hold a password.
+		return &Error{name, "not a valid URL"}
+	}
+	ok := false
+	for _, s := range schemes {
+		ok = ok || u.Scheme == s
+	}
+	if !ok {
+		return &Error{name, fmt.Sprintf("scheme must be %s, got %q", strings.Join(schemes, " or "), u.Scheme)}
+	}
+	if u.Host == "" {
+		return &Error{name, "URL has no host"}
+	}
+	return nil
+}
+
+func checkAddr(name, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return &Error{name, fmt.Sprintf("%q is not host:port (e.g. :3001)", addr)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return &Error{name, fmt.Sprintf("%q has no valid port", addr)}
+	}
+	return nil
+}
+
+func positiveInt(name, raw string, upper int) (int, error) {
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > upper {
+		return 0, &Error{name, fmt.Sprintf("%q is not a whole number from 1 to %d", raw, upper)}
+	}
+	return n, nil
+}
+
+// Redacted returns u with any password replaced, for log lines and errors.
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

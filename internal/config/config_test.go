@@ -1,0 +1,79 @@
+package config
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, DefaultDatabaseURL, cfg.DatabaseURL)
+	require.Equal(t, DefaultRedisURL, cfg.RedisURL)
+	require.Equal(t, ":3001", cfg.HTTPAddr)
+	require.Equal(t, ":3002", cfg.MetricsAddr)
+	require.Equal(t, 10, cfg.WorkerConcurrency)
+	require.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
+	require.Equal(t, slog.LevelInfo, cfg.LogLevel)
+}
+
+func TestOverrides(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(map[string]string{
+		"DATABASE_URL":                  "postgresql://u:p@db.internal:6543/recon",
+		"REDIS_URL":                     "rediss://cache:6380/2",
+		"RECONLAYER_HTTP_ADDR":          "127.0.0.1:8080",
+		"RECONLAYER_METRICS_ADDR":       "off",
+		"RECONLAYER_WORKER_CONCURRENCY": "64",
+		"RECONLAYER_SHUTDOWN_TIMEOUT":   "90s",
+		"RECONLAYER_LOG_LEVEL":          "debug",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
+	require.Empty(t, cfg.MetricsAddr)
+	require.Equal(t, 64, cfg.WorkerConcurrency)
+	require.Equal(t, 90*time.Second, cfg.ShutdownTimeout)
+	require.Equal(t, slog.LevelDebug, cfg.LogLevel)
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, value string
+	}{
+		{"DATABASE_URL", "mysql://root@localhost/recon"},
+		{"DATABASE_URL", "postgres://"},
+		{"DATABASE_URL", "postgres://u:secret@host:5432/db\x7f"},
+		{"REDIS_URL", "http://localhost:6379"},
+		{"RECONLAYER_HTTP_ADDR", "3001"},
+		{"RECONLAYER_HTTP_ADDR", ":http-ish"},
+		{"RECONLAYER_METRICS_ADDR", "nope"},
+		{"RECONLAYER_WORKER_CONCURRENCY", "0"},
+		{"RECONLAYER_WORKER_CONCURRENCY", "ten"},
+		{"RECONLAYER_DATABASE_MAX_CONNS", "-1"},
+		{"RECONLAYER_SHUTDOWN_TIMEOUT", "soon"},
+		{"RECONLAYER_LOG_LEVEL", "loud"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadFrom(env(map[string]string{tc.name: tc.value}))
+			var cerr *Error
+			require.ErrorAs(t, err, &cerr)
+			require.Equal(t, tc.name, cerr.Var)
+			require.NotContains(t, err.Error(), "secret", "a password must never appear in an error")
+		})
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "postgres://u:xxxxx@h:5432/d", Redacted("postgres://u:pw@h:5432/d"))
+}

@@ -1,0 +1,90 @@
+// Package worker runs ReconLayer's asynq task handlers. Handlers are thin:
+// they decode the task and call a service in internal/, and every one of them
+// is idempotent, because asynq delivers at least once.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reconlayer/reconlayer/internal/metrics"
+)
+
+// Queues and their relative priorities: asynq polls a queue in proportion
+// to its weight, so urgent work is not starved by bulk work.
+var Queues = map[string]int{
+	"critical": 6,
+	"default":  3,
+	"low":      1,
+}
+
+// Deps is what the handlers need from the process.
+type Deps struct {
+	Logger  *slog.Logger
+	Pool    *pgxpool.Pool
+	Redis   redis.UniversalClient
+	Metrics *metrics.Registry
+}
+
+// Config tunes the asynq server.
+type Config struct {
+	Concurrency int
+	// ShutdownTimeout is how long running tasks may finish after a stop
+	// signal; tasks still running then are re-queued for another worker.
+	ShutdownTimeout time.Duration
+}
+
+// Worker is one asynq server with ReconLayer's handlers.
+type Worker struct {
+	srv *asynq.Server
+	mux *asynq.ServeMux
+	log *slog.Logger
+}
+
+// New builds a worker; nothing runs until Run.
+func New(cfg Config, d Deps) *Worker {
+	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
+		Concurrency:     cfg.Concurrency,
+		Queues:          Queues,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          asynqLogger{d.Logger.With("component", "asynq")},
+		LogLevel:        asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			d.Logger.ErrorContext(ctx, "task failed", "task_type", t.Type(), "err", err.Error())
+		}),
+	})
+	mux := asynq.NewServeMux()
+	w := &Worker{srv: srv, mux: mux, log: d.Logger}
+	register(mux, d)
+	return w
+}
+
+// register binds every task type to its handler. Later task types add a line here.
+func register(mux *asynq.ServeMux, d Deps) {}
+
+// Run processes tasks until ctx is cancelled, then shuts down gracefully.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.log.Info("worker started")
+	<-ctx.Done()
+	w.srv.Shutdown()
+	w.log.Info("worker stopped")
+	return nil
+}
+
+// asynqLogger routes asynq's own log lines into our JSON log.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
