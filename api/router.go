@@ -6,12 +6,18 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/internal/apikey"
+	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/metrics"
+	"github.com/reconlayer/reconlayer/internal/ratelimit"
 )
 
 // Deps is what the router needs from the process.
@@ -20,18 +26,63 @@ type Deps struct {
 	Pool    *pgxpool.Pool
 	Redis   redis.UniversalClient
 	Metrics *metrics.Registry
+	Options Options
+}
+
+// Options tunes the API contract.
+type Options struct {
+	Session            auth.SessionConfig
+	Usage              *auth.UsageRecorder // batches lastUsedAt; nil disables it
+	RateLimitPerMinute int                 // default budget per organization (or client IP)
+	MaxJSONBodyBytes   int64               // default body limit of JSON routes
+	IdempotencyLease   time.Duration       // a crashed owner's claim is released after this
+	IdempotencyTTL     time.Duration       // stored responses are replayed for this long
+}
+
+// DefaultOptions are the documented defaults (DESIGN §3).
+func DefaultOptions() Options {
+	return Options{
+		RateLimitPerMinute: 300,
+		MaxJSONBodyBytes:   1 << 20,
+		IdempotencyLease:   60 * time.Second,
+		IdempotencyTTL:     24 * time.Hour,
+	}
 }
 
 type server struct {
-	logger *slog.Logger
-	pool   *pgxpool.Pool
-	redis  redis.UniversalClient
+	logger  *slog.Logger
+	pool    *pgxpool.Pool
+	redis   redis.UniversalClient
+	opts    Options
+	auth    *auth.Authenticator
+	limiter *ratelimit.Limiter
+	idem    *idempotency.Store
+	apiKeys *apikey.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
 func NewRouter(d Deps) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{logger: d.Logger, pool: d.Pool, redis: d.Redis}
+	o, def := d.Options, DefaultOptions()
+	if o.RateLimitPerMinute == 0 {
+		o.RateLimitPerMinute = def.RateLimitPerMinute
+	}
+	if o.MaxJSONBodyBytes == 0 {
+		o.MaxJSONBodyBytes = def.MaxJSONBodyBytes
+	}
+	if o.IdempotencyLease == 0 {
+		o.IdempotencyLease = def.IdempotencyLease
+	}
+	if o.IdempotencyTTL == 0 {
+		o.IdempotencyTTL = def.IdempotencyTTL
+	}
+	s := &server{
+		logger: d.Logger, pool: d.Pool, redis: d.Redis, opts: o,
+		auth:    auth.NewAuthenticator(db.New(d.Pool), o.Session, o.Usage),
+		limiter: ratelimit.New(d.Redis),
+		idem:    idempotency.NewStore(d.Pool, o.IdempotencyLease, o.IdempotencyTTL),
+		apiKeys: apikey.New(d.Pool),
+	}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -39,16 +90,36 @@ func NewRouter(d Deps) *gin.Engine {
 	// ClientIP must not trust X-Forwarded-For from anyone: it keys rate limits.
 	_ = r.SetTrustedProxies(nil)
 	r.Use(requestID(), accessLog(d.Logger), instrument(d.Metrics.HTTP), recovery(d.Logger))
-	r.NoRoute(func(c *gin.Context) {
-		abort(c, NewError(http.StatusNotFound, CodeNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+
+	// Unknown /v1 paths are still rate-limited and carry the headers.
+	v1Only := func(h gin.HandlerFunc) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			if isV1(c.Request.URL.Path) {
+				h(c)
+			}
+		}
+	}
+	r.NoRoute(v1Only(s.authenticate), v1Only(s.rateLimit), func(c *gin.Context) {
+		abort(c, NewError(http.StatusNotFound, CodeNotFound, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
 	})
-	r.NoMethod(func(c *gin.Context) {
+	r.NoMethod(v1Only(s.authenticate), v1Only(s.rateLimit), func(c *gin.Context) {
 		abort(c, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
-			"method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+			"Method %s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
 	})
 
 	r.GET("/health", s.health)
 	r.GET("/ready", s.ready)
 	r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
+	r.GET("/openapi.json", s.openAPIJSON)
+	r.GET("/openapi.yaml", s.openAPIYAML)
+
+	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.requireAuth)
+
+	keys := v1.Group("/api-keys", requireSession)
+	keys.POST("", s.idempotent, s.createAPIKey)
+	keys.GET("", s.listAPIKeys)
+	keys.GET("/:id", s.getAPIKey)
+	keys.PATCH("/:id", s.updateAPIKey)
+	keys.DELETE("/:id", s.revokeAPIKey)
 	return r
 }

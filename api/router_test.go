@@ -13,36 +13,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/reconlayer/reconlayer/internal/dbtest"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 )
 
-type bundle struct {
-	router *gin.Engine
-	deps   Deps
-}
-
-func setup(t *testing.T) *bundle {
-	t.Helper()
-	rdb, _ := dbtest.Redis(t)
-	d := Deps{
-		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Pool:    dbtest.Postgres(t),
-		Redis:   rdb,
-		Metrics: metrics.New(),
-	}
-	return &bundle{router: NewRouter(d), deps: d}
-}
-
 func do(t *testing.T, h http.Handler, method, path string, hdr map[string]string) *httptest.ResponseRecorder {
 	t.Helper()
-	req := httptest.NewRequest(method, path, nil)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+	return serve(t, h, req{method: method, path: path, headers: hdr})
 }
 
 func decodeError(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
@@ -75,10 +51,8 @@ func TestReadyNamesWhatIsDown(t *testing.T) {
 	// Nothing listens on port 1: the Redis check must fail, Postgres still pass.
 	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	t.Cleanup(func() { _ = dead.Close() })
-	d := b.deps
-	d.Redis = dead
-	d.Metrics = metrics.New()
-	rec := do(t, NewRouter(d), http.MethodGet, "/ready", nil)
+	rec := do(t, NewRouter(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Pool: b.pool,
+		Redis: dead, Metrics: metrics.New(), Options: b.opts}), http.MethodGet, "/ready", nil)
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	body := decodeError(t, rec)
 	require.Equal(t, "service_unavailable", body["error"])

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 )
 
@@ -65,8 +66,11 @@ func New(cfg Config, d Deps) *Worker {
 	return w
 }
 
-// register binds every task type to its handler. Later task types add a line here.
-func register(mux *asynq.ServeMux, d Deps) {}
+// register binds every task type to its handler.
+func register(mux *asynq.ServeMux, d Deps) {
+	// The lease and TTL only matter to claims; expiry reads expires_at.
+	mux.Handle(TypeExpireIdempotency, expireIdempotency(idempotency.NewStore(d.Pool, time.Minute, 24*time.Hour), d.Logger))
+}
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.
 func (w *Worker) Run(ctx context.Context) error {

@@ -22,6 +22,7 @@ commands:
   worker                  asynq task handlers
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
+  admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
   version                 print the build as JSON
 
 configuration (environment):
@@ -33,6 +34,13 @@ configuration (environment):
   RECONLAYER_SHUTDOWN_TIMEOUT    drain time on SIGTERM (default 30s)
   RECONLAYER_LOG_LEVEL           debug|info|warn|error (default info)
   RECONLAYER_DATABASE_MAX_CONNS  postgres pool size per process (default 20)
+  RECONLAYER_SESSION_SECRET      HS256 secret for dashboard session tokens (>= 32 bytes)
+  RECONLAYER_JWKS_URL            JWKS of the identity provider issuing session tokens
+  RECONLAYER_JWT_ISSUER          required "iss" of session tokens, when set
+  RECONLAYER_JWT_AUDIENCE        required "aud" of session tokens, when set
+  RECONLAYER_RATE_LIMIT_PER_MINUTE  default requests per minute per organization (default 300)
+  RECONLAYER_MAX_JSON_BODY_BYTES default JSON body limit (default 1048576)
+  RECONLAYER_IDEMPOTENCY_LEASE   how long a crashed request blocks its Idempotency-Key (default 60s)
 `
 
 func main() {
@@ -55,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, cmd, stderr)
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout)
+	case "admin":
+		err = adminCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = json.NewEncoder(stdout).Encode(buildinfo.Get())
 	case "help", "-h", "--help":

@@ -10,14 +10,17 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reconlayer/reconlayer/api"
+	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
+	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/logging"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/migrate"
@@ -63,7 +66,13 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	if runAPI {
-		router := api.NewRouter(api.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg})
+		opts, err := apiOptions(gctx, cfg)
+		if err != nil {
+			return err
+		}
+		opts.Usage = auth.NewUsageRecorder(db.New(pool), 10*time.Second)
+		g.Go(func() error { opts.Usage.Run(gctx); return nil })
+		router := api.NewRouter(api.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg, Options: opts})
 		g.Go(func() error { return serveHTTP(gctx, apiLn, router, cfg.ShutdownTimeout, logger) })
 		logger.Info("api listening", "addr", apiLn.Addr().String())
 	}
@@ -90,6 +99,24 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 	err = g.Wait()
 	logger.Info("stopped")
 	return err
+}
+
+// apiOptions turns the configuration into the API contract's settings.
+func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
+	o := api.DefaultOptions()
+	o.RateLimitPerMinute = cfg.RateLimitPerMinute
+	o.MaxJSONBodyBytes = cfg.MaxJSONBodyBytes
+	o.IdempotencyLease = cfg.IdempotencyLease
+	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	if cfg.JWKSURL != "" {
+		// keyfunc caches the key set and refreshes it in the background.
+		k, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
+		if err != nil {
+			return api.Options{}, &config.Error{Var: "RECONLAYER_JWKS_URL", Msg: err.Error()}
+		}
+		o.Session.JWKS = k
+	}
+	return o, nil
 }
 
 func connect(ctx context.Context, cfg config.Config) (*pgxpool.Pool, *redis.Client, error) {

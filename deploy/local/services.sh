@@ -186,7 +186,14 @@ case ${1:-up} in
     mkdir -p "$state"
     pg_up
     redis_up
-    printf 'export DATABASE_URL=%q\nexport REDIS_URL=%q\n' "$DATABASE_URL" "$REDIS_URL" | tee "$state/env"
+    # A local HS256 secret for dashboard session tokens (`reconlayer admin
+    # session-token`), made once per checkout; production sets its own or a JWKS URL.
+    if [[ -z ${RECONLAYER_SESSION_SECRET:-} ]]; then
+      [[ -s $state/session-secret ]] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' >"$state/session-secret")
+      RECONLAYER_SESSION_SECRET=$(cat "$state/session-secret")
+    fi
+    printf 'export DATABASE_URL=%q\nexport REDIS_URL=%q\nexport RECONLAYER_SESSION_SECRET=%q\n' \
+      "$DATABASE_URL" "$REDIS_URL" "$RECONLAYER_SESSION_SECRET" | tee "$state/env"
     ;;
   down)
     redis_down

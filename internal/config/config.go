@@ -37,6 +37,16 @@ type Config struct {
 	ShutdownTimeout   time.Duration // RECONLAYER_SHUTDOWN_TIMEOUT: drain time for api and worker
 	LogLevel          slog.Level    // RECONLAYER_LOG_LEVEL: debug|info|warn|error
 	DatabaseMaxConns  int32         // RECONLAYER_DATABASE_MAX_CONNS
+
+	// Dashboard sessions: an HS256 secret for local use and/or a JWKS URL.
+	SessionSecret string // RECONLAYER_SESSION_SECRET (at least 32 bytes)
+	JWKSURL       string // RECONLAYER_JWKS_URL
+	JWTIssuer     string // RECONLAYER_JWT_ISSUER: required iss claim, when set
+	JWTAudience   string // RECONLAYER_JWT_AUDIENCE: required aud claim, when set
+
+	RateLimitPerMinute int           // RECONLAYER_RATE_LIMIT_PER_MINUTE: default budget per organization
+	MaxJSONBodyBytes   int64         // RECONLAYER_MAX_JSON_BODY_BYTES
+	IdempotencyLease   time.Duration // RECONLAYER_IDEMPOTENCY_LEASE
 }
 
 // Error is a configuration problem tied to one variable.
@@ -97,6 +107,31 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	timeout := get("RECONLAYER_SHUTDOWN_TIMEOUT", "30s")
 	if cfg.ShutdownTimeout, err = time.ParseDuration(timeout); err != nil || cfg.ShutdownTimeout <= 0 {
 		return Config{}, &Error{"RECONLAYER_SHUTDOWN_TIMEOUT", fmt.Sprintf("%q is not a positive duration (e.g. 30s)", timeout)}
+	}
+
+	cfg.SessionSecret = getenv("RECONLAYER_SESSION_SECRET")
+	if cfg.SessionSecret != "" && len(cfg.SessionSecret) < 32 {
+		return Config{}, &Error{"RECONLAYER_SESSION_SECRET", "must be at least 32 bytes (try: openssl rand -base64 32)"}
+	}
+	cfg.JWKSURL = get("RECONLAYER_JWKS_URL", "")
+	if cfg.JWKSURL != "" {
+		if err := checkURL("RECONLAYER_JWKS_URL", cfg.JWKSURL, "https", "http"); err != nil {
+			return Config{}, err
+		}
+	}
+	cfg.JWTIssuer = get("RECONLAYER_JWT_ISSUER", "")
+	cfg.JWTAudience = get("RECONLAYER_JWT_AUDIENCE", "")
+	if cfg.RateLimitPerMinute, err = positiveInt("RECONLAYER_RATE_LIMIT_PER_MINUTE", get("RECONLAYER_RATE_LIMIT_PER_MINUTE", "300"), 10_000_000); err != nil {
+		return Config{}, err
+	}
+	maxBody, err := positiveInt("RECONLAYER_MAX_JSON_BODY_BYTES", get("RECONLAYER_MAX_JSON_BODY_BYTES", "1048576"), 1<<30)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.MaxJSONBodyBytes = int64(maxBody)
+	lease := get("RECONLAYER_IDEMPOTENCY_LEASE", "60s")
+	if cfg.IdempotencyLease, err = time.ParseDuration(lease); err != nil || cfg.IdempotencyLease < time.Second {
+		return Config{}, &Error{"RECONLAYER_IDEMPOTENCY_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
 	}
 
 	level := get("RECONLAYER_LOG_LEVEL", "info")

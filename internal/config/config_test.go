@@ -23,6 +23,10 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 10, cfg.WorkerConcurrency)
 	require.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, slog.LevelInfo, cfg.LogLevel)
+	require.Equal(t, 300, cfg.RateLimitPerMinute)
+	require.Equal(t, int64(1<<20), cfg.MaxJSONBodyBytes)
+	require.Equal(t, 60*time.Second, cfg.IdempotencyLease)
+	require.Empty(t, cfg.SessionSecret)
 }
 
 func TestOverrides(t *testing.T) {
@@ -61,6 +65,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_DATABASE_MAX_CONNS", "-1"},
 		{"RECONLAYER_SHUTDOWN_TIMEOUT", "soon"},
 		{"RECONLAYER_LOG_LEVEL", "loud"},
+		{"RECONLAYER_SESSION_SECRET", "short"},
+		{"RECONLAYER_JWKS_URL", "ftp://idp/jwks"},
+		{"RECONLAYER_RATE_LIMIT_PER_MINUTE", "0"},
+		{"RECONLAYER_MAX_JSON_BODY_BYTES", "1MB"},
+		{"RECONLAYER_IDEMPOTENCY_LEASE", "1ms"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()

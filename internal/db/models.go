@@ -5,13 +5,45 @@
 package db
 
 import (
+	"time"
+
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type APIKey struct {
+	ID              uuid.UUID
+	OrganizationID  uuid.UUID
+	Name            string
+	Prefix          string
+	KeyHash         []byte
+	Scopes          []string
+	CreatedByUserID *string
+	LastUsedAt      *time.Time
+	ExpiresAt       *time.Time
+	RevokedAt       *time.Time
+	Metadata        []byte
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type IdempotencyRecord struct {
+	OrganizationID uuid.UUID
+	Operation      string
+	Key            string
+	Fingerprint    []byte
+	Status         string
+	ClaimToken     uuid.UUID
+	LockedUntil    time.Time
+	ResponseStatus *int32
+	ResponseBody   []byte
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+}
+
 type Organization struct {
-	ID        uuid.UUID
-	Name      string
-	CreatedAt pgtype.Timestamptz
-	UpdatedAt pgtype.Timestamptz
+	ID                 uuid.UUID
+	Name               string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	RateLimitPerMinute *int32
 }

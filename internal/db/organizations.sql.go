@@ -13,7 +13,7 @@ import (
 
 const createOrganization = `-- name: CreateOrganization :one
 INSERT INTO organizations (name) VALUES ($1)
-RETURNING id, name, created_at, updated_at
+RETURNING id, name, created_at, updated_at, rate_limit_per_minute
 `
 
 func (q *Queries) CreateOrganization(ctx context.Context, name string) (Organization, error) {
@@ -24,12 +24,13 @@ func (q *Queries) CreateOrganization(ctx context.Context, name string) (Organiza
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RateLimitPerMinute,
 	)
 	return i, err
 }
 
 const getOrganization = `-- name: GetOrganization :one
-SELECT id, name, created_at, updated_at FROM organizations WHERE id = $1
+SELECT id, name, created_at, updated_at, rate_limit_per_minute FROM organizations WHERE id = $1
 `
 
 func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organization, error) {
@@ -40,6 +41,31 @@ func (q *Queries) GetOrganization(ctx context.Context, id uuid.UUID) (Organizati
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.RateLimitPerMinute,
+	)
+	return i, err
+}
+
+const setOrganizationRateLimit = `-- name: SetOrganizationRateLimit :one
+UPDATE organizations SET rate_limit_per_minute = $2, updated_at = now()
+WHERE id = $1
+RETURNING id, name, created_at, updated_at, rate_limit_per_minute
+`
+
+type SetOrganizationRateLimitParams struct {
+	ID                 uuid.UUID
+	RateLimitPerMinute *int32
+}
+
+func (q *Queries) SetOrganizationRateLimit(ctx context.Context, arg SetOrganizationRateLimitParams) (Organization, error) {
+	row := q.db.QueryRow(ctx, setOrganizationRateLimit, arg.ID, arg.RateLimitPerMinute)
+	var i Organization
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.RateLimitPerMinute,
 	)
 	return i, err
 }

@@ -1,0 +1,261 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/reconlayer/reconlayer/internal/apikey"
+	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/db"
+)
+
+// apiKeyJSON is the API key resource (DESIGN §2).
+type apiKeyJSON struct {
+	ID              string          `json:"id"`
+	OrganizationID  string          `json:"organizationId"`
+	Name            string          `json:"name"`
+	Prefix          string          `json:"prefix"`
+	Scopes          []string        `json:"scopes"`
+	Status          string          `json:"status"`
+	PlaintextKey    string          `json:"plaintextKey,omitempty"`
+	CreatedByUserID *string         `json:"createdByUserId"`
+	LastUsedAt      *time.Time      `json:"lastUsedAt"`
+	ExpiresAt       *time.Time      `json:"expiresAt"`
+	RevokedAt       *time.Time      `json:"revokedAt"`
+	Metadata        json.RawMessage `json:"metadata"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	UpdatedAt       time.Time       `json:"updatedAt"`
+}
+
+func renderAPIKey(k db.APIKey) apiKeyJSON {
+	return apiKeyJSON{
+		ID: k.ID.String(), OrganizationID: k.OrganizationID.String(), Name: k.Name, Prefix: k.Prefix,
+		Scopes: k.Scopes, Status: auth.KeyStatus(k, time.Now()), CreatedByUserID: k.CreatedByUserID,
+		LastUsedAt: utcPtr(k.LastUsedAt), ExpiresAt: utcPtr(k.ExpiresAt), RevokedAt: utcPtr(k.RevokedAt),
+		Metadata: k.Metadata, CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC(),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+type createAPIKeyRequest struct {
+	Name      string         `json:"name"`
+	Scopes    []string       `json:"scopes"`
+	ExpiresAt *time.Time     `json:"expiresAt"`
+	Metadata  map[string]any `json:"metadata"`
+}
+
+func (r *createAPIKeyRequest) validate(is *issues) {
+	validateName(r.Name, []string{"name"}, true, is)
+	if r.Scopes != nil {
+		validateScopes(r.Scopes, is)
+	}
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(time.Now()) {
+		is.add([]string{"expiresAt"}, "Must be in the future.")
+	}
+	validateMetadata(r.Metadata, is)
+}
+
+type updateAPIKeyRequest struct {
+	Name      *string             `json:"name"`
+	Scopes    []string            `json:"scopes"`
+	ExpiresAt nullable[time.Time] `json:"expiresAt"`
+	Metadata  map[string]any      `json:"metadata"`
+}
+
+func (r *updateAPIKeyRequest) validate(is *issues) {
+	if r.Name != nil {
+		validateName(*r.Name, []string{"name"}, true, is)
+	}
+	if r.Scopes != nil {
+		validateScopes(r.Scopes, is)
+	}
+	if r.ExpiresAt.Value != nil && !r.ExpiresAt.Value.After(time.Now()) {
+		is.add([]string{"expiresAt"}, "Must be in the future (or null to never expire).")
+	}
+	validateMetadata(r.Metadata, is)
+}
+
+func validateName(name string, path []string, required bool, is *issues) {
+	switch n := len(strings.TrimSpace(name)); {
+	case n == 0 && required:
+		is.add(path, "Required; must not be blank.")
+	case len(name) > 200:
+		is.add(path, "Must be at most 200 characters.")
+	}
+}
+
+func validateScopes(scopes []string, is *issues) {
+	if len(scopes) == 0 {
+		is.add([]string{"scopes"}, "Must name at least one scope (omit it for every scope).")
+	}
+	for i, sc := range scopes {
+		switch {
+		case !auth.ValidScope(sc):
+			is.add([]string{"scopes", itoa(i)}, "Unknown scope %q; known scopes: %s.", sc, strings.Join(auth.AllScopes, ", "))
+		case slices.Index(scopes, sc) != i:
+			is.add([]string{"scopes", itoa(i)}, "Scope %q is listed twice.", sc)
+		}
+	}
+}
+
+// Metadata is free-form, but bounded: it is echoed in every read.
+func validateMetadata(m map[string]any, is *issues) {
+	if len(m) > 50 {
+		is.add([]string{"metadata"}, "At most 50 keys.")
+	}
+	for k, v := range m {
+		if len(k) == 0 || len(k) > 40 {
+			is.add([]string{"metadata", k}, "Keys must be 1 to 40 characters.")
+		}
+		if b, _ := json.Marshal(v); len(b) > 500 {
+			is.add([]string{"metadata", k}, "Each value must encode to at most 500 bytes of JSON.")
+		}
+	}
+}
+
+// RenderCreatedAPIKey is the create response, with the plaintext shown once
+// (shared with `reconlayer admin create-api-key`).
+func RenderCreatedAPIKey(k apikey.Created) any {
+	out := renderAPIKey(k.Key)
+	out.PlaintextKey = k.Plaintext
+	return out
+}
+
+func (s *server) createAPIKey(c *gin.Context) {
+	var req createAPIKeyRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	p := mustPrincipal(c)
+	in := apikey.CreateInput{OrganizationID: p.OrganizationID, Name: strings.TrimSpace(req.Name), Scopes: req.Scopes, ExpiresAt: req.ExpiresAt}
+	if req.Metadata != nil {
+		in.Metadata, _ = json.Marshal(req.Metadata)
+	}
+	if p.UserID != "" {
+		in.CreatedByUserID = &p.UserID
+	}
+	_, err := s.apiKeys.Create(c.Request.Context(), in, completeWith(c, http.StatusCreated,
+		RenderCreatedAPIKey,
+		// A replay must not reveal the key again: the plaintext is never stored.
+		func(k apikey.Created) any { return renderAPIKey(k.Key) },
+	))
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	respondCompleted(c, http.StatusCreated)
+}
+
+func (s *server) listAPIKeys(c *gin.Context) {
+	var is issues
+	pg := parsePage(c, &is)
+	if err := is.err(); err != nil {
+		abort(c, err)
+		return
+	}
+	p := apikey.Page{Limit: pg.Limit, Offset: pg.Offset}
+	if pg.After != nil {
+		p.After = &apikey.Cursor{CreatedAt: pg.After.CreatedAt, ID: pg.After.ID}
+	}
+	keys, total, err := s.apiKeys.List(c.Request.Context(), mustPrincipal(c).OrganizationID, p)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	resp := listResponse[apiKeyJSON]{Items: make([]apiKeyJSON, 0, len(keys)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
+	for _, k := range keys {
+		resp.Items = append(resp.Items, renderAPIKey(k))
+	}
+	if len(keys) == pg.Limit {
+		last := keys[len(keys)-1]
+		resp.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// pathID parses the :id parameter; a malformed id is as missing as an unknown one.
+func pathID(c *gin.Context, what string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		abort(c, NewError(http.StatusNotFound, CodeNotFound, "%s not found.", what))
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
+func (s *server) getAPIKey(c *gin.Context) {
+	id, ok := pathID(c, "API key")
+	if !ok {
+		return
+	}
+	k, err := s.apiKeys.Get(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderAPIKey(k))
+}
+
+func (s *server) updateAPIKey(c *gin.Context) {
+	id, ok := pathID(c, "API key")
+	if !ok {
+		return
+	}
+	var req updateAPIKeyRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	in := apikey.UpdateInput{Scopes: req.Scopes, SetExpiresAt: req.ExpiresAt.Set, ExpiresAt: req.ExpiresAt.Value}
+	if req.Name != nil {
+		name := strings.TrimSpace(*req.Name)
+		in.Name = &name
+	}
+	if req.Metadata != nil {
+		in.Metadata, _ = json.Marshal(req.Metadata)
+	}
+	k, err := s.apiKeys.Update(c.Request.Context(), mustPrincipal(c).OrganizationID, id, in)
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderAPIKey(k))
+}
+
+func (s *server) revokeAPIKey(c *gin.Context) {
+	id, ok := pathID(c, "API key")
+	if !ok {
+		return
+	}
+	k, err := s.apiKeys.Revoke(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderAPIKey(k))
+}
+
+// serviceError maps the services' sentinel errors to the envelope.
+func serviceError(err error) error {
+	switch {
+	case errors.Is(err, apikey.ErrNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "API key not found.")
+	case errors.Is(err, errLeaseLost):
+		return NewError(http.StatusConflict, CodeIdempotencyInProgress,
+			"Another request with this Idempotency-Key took over; retry shortly to get its result.")
+	}
+	return err
+}

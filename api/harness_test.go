@@ -1,0 +1,184 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/apikey"
+	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/dbtest"
+	"github.com/reconlayer/reconlayer/internal/metrics"
+	"github.com/reconlayer/reconlayer/internal/ratelimit"
+)
+
+// testSecret signs session tokens in tests.
+var testSecret = []byte("test-session-secret-0123456789abcdef")
+
+// bundle is what a test needs: the router over real Postgres and Redis, and
+// ways to make organizations and credentials.
+type bundle struct {
+	t      *testing.T
+	router *gin.Engine
+	pool   *pgxpool.Pool
+	redis  *redis.Client
+	q      *db.Queries
+	opts   Options
+	logs   *syncBuffer
+}
+
+// syncBuffer collects log output from concurrent requests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// setup builds a router on a fresh database and Redis; tweak adjusts options.
+func setup(t *testing.T, tweak ...func(*Options)) *bundle {
+	t.Helper()
+	rdb, _ := dbtest.Redis(t)
+	pool := dbtest.Postgres(t)
+	opts := DefaultOptions()
+	opts.Session = auth.SessionConfig{HS256Secret: testSecret}
+	opts.Usage = auth.NewUsageRecorder(db.New(pool), time.Hour)
+	for _, f := range tweak {
+		f(&opts)
+	}
+	logs := &syncBuffer{}
+	b := &bundle{t: t, pool: pool, redis: rdb, q: db.New(pool), opts: opts, logs: logs}
+	b.router = b.newRouter()
+	return b
+}
+
+// newRouter builds another api process over the same database and Redis.
+func (b *bundle) newRouter() *gin.Engine {
+	return NewRouter(Deps{
+		Logger: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Pool:   b.pool, Redis: b.redis, Metrics: metrics.New(), Options: b.opts,
+	})
+}
+
+func (b *bundle) org(name string) uuid.UUID {
+	b.t.Helper()
+	o, err := b.q.CreateOrganization(context.Background(), name)
+	require.NoError(b.t, err)
+	return o.ID
+}
+
+// session returns a dashboard session token for user acting for orgs.
+func (b *bundle) session(user string, orgs ...uuid.UUID) string {
+	b.t.Helper()
+	ids := make([]string, len(orgs))
+	for i, o := range orgs {
+		ids[i] = o.String()
+	}
+	tok, err := auth.SignSession(testSecret, user, ids, time.Hour, time.Now())
+	require.NoError(b.t, err)
+	return tok
+}
+
+// apiKey creates a key in org with scopes (every scope when none) and returns it.
+func (b *bundle) apiKey(org uuid.UUID, scopes ...string) (string, db.APIKey) {
+	b.t.Helper()
+	in := apikey.CreateInput{OrganizationID: org, Name: "test key"}
+	if len(scopes) > 0 {
+		in.Scopes = scopes
+	}
+	c, err := apikey.New(b.pool).Create(context.Background(), in, nil)
+	require.NoError(b.t, err)
+	return c.Plaintext, c.Key
+}
+
+// req is one HTTP request to the router.
+type req struct {
+	method, path string
+	token        string
+	body         string
+	headers      map[string]string
+}
+
+func (b *bundle) do(r req) *httptest.ResponseRecorder {
+	b.t.Helper()
+	return serve(b.t, b.router, r)
+}
+
+func serve(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
+	t.Helper()
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	hr := httptest.NewRequest(r.method, r.path, body)
+	if r.body != "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if r.token != "" {
+		hr.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	for k, v := range r.headers {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, hr)
+	return rec
+}
+
+// envelope decodes an error response and checks its status and code.
+func envelope(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) Error {
+	t.Helper()
+	require.Equal(t, status, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Header().Get("Content-Type"), "application/json")
+	var e Error
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
+	require.Equal(t, code, e.Code, rec.Body.String())
+	require.NotEmpty(t, e.Message)
+	return e
+}
+
+func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), rec.Body.String())
+	return v
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// rawServer is a server over the bundle's services, for mounting test-only routes.
+func (b *bundle) rawServer() *server {
+	r := &server{logger: slog.New(slog.NewJSONHandler(b.logs, nil)), pool: b.pool, redis: b.redis, opts: b.opts}
+	r.auth = auth.NewAuthenticator(b.q, b.opts.Session, b.opts.Usage)
+	r.limiter = ratelimit.New(b.redis)
+	return r
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/reconlayer/reconlayer/internal/idempotency"
+)
+
+const (
+	ctxClaim         = "idempotencyClaim"
+	ctxResponse      = "responseBody"
+	headerIdemKey    = "Idempotency-Key"
+	headerIdemReplay = "Idempotency-Replayed"
+	contentTypeJSON  = "application/json; charset=utf-8"
+)
+
+// idempotent guards a POST that creates or triggers something: the key is
+// required, a retry with the same body replays the stored response, a
+// different body or a concurrent retry is refused with 409.
+func (s *server) idempotent(c *gin.Context) {
+	key := c.GetHeader(headerIdemKey)
+	switch {
+	case key == "":
+		abort(c, NewError(http.StatusBadRequest, CodeInvalidIdempotencyKey,
+			"Missing Idempotency-Key header: generate a fresh UUID for each operation and reuse it when you retry."))
+		return
+	case len(key) > 255:
+		abort(c, NewError(http.StatusBadRequest, CodeInvalidIdempotencyKey,
+			"Idempotency-Key must be 1 to 255 characters, got %d.", len(key)))
+		return
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	p := mustPrincipal(c)
+	claim, replay, err := s.idem.Begin(c.Request.Context(), idempotency.Request{
+		OrganizationID: p.OrganizationID,
+		Operation:      c.Request.Method + " " + c.Request.URL.Path,
+		Key:            key,
+		Fingerprint:    idempotency.Fingerprint(body),
+	})
+	switch {
+	case errors.Is(err, idempotency.ErrConflict):
+		abort(c, NewError(http.StatusConflict, CodeIdempotencyKeyConflict,
+			"This Idempotency-Key was already used with a different request body; use a new key for a new request."))
+		return
+	case errors.Is(err, idempotency.ErrInProgress):
+		abort(c, NewError(http.StatusConflict, CodeIdempotencyInProgress,
+			"The original request with this Idempotency-Key is still being processed; retry shortly."))
+		return
+	case err != nil:
+		abort(c, err)
+		return
+	case replay != nil:
+		c.Header(headerIdemReplay, "true")
+		c.Data(replay.Status, contentTypeJSON, replay.Body)
+		c.Abort()
+		return
+	}
+	c.Header(headerIdemReplay, "false")
+	c.Set(ctxClaim, claim)
+	c.Next()
+	// A request that did not complete (validation error, failure, rollback)
+	// gives the key back so that a corrected retry runs afresh.
+	if !claim.Completed() || c.Writer.Status() >= 500 {
+		if err := claim.Release(context.WithoutCancel(c.Request.Context())); err != nil {
+			s.logger.ErrorContext(c.Request.Context(), "release idempotency key", "err", err.Error())
+		}
+	}
+}
+
+// completeWith returns the hook a service runs inside its write transaction:
+// it renders the result, records it against the idempotency claim in that same
+// transaction and keeps the rendering for the response. stored, when not nil,
+// renders what is kept for replays instead (to leave out secrets shown once).
+func completeWith[T any](c *gin.Context, status int, render, stored func(T) any) func(context.Context, pgx.Tx, T) error {
+	return func(ctx context.Context, tx pgx.Tx, out T) error {
+		body, err := json.Marshal(render(out))
+		if err != nil {
+			return fmt.Errorf("render response: %w", err)
+		}
+		c.Set(ctxResponse, body)
+		keep := body
+		if stored != nil {
+			if keep, err = json.Marshal(stored(out)); err != nil {
+				return fmt.Errorf("render stored response: %w", err)
+			}
+		}
+		if v, ok := c.Get(ctxClaim); ok {
+			return v.(*idempotency.Claim).Complete(ctx, tx, status, keep)
+		}
+		return nil
+	}
+}
+
+// respondCompleted writes the body completeWith rendered.
+func respondCompleted(c *gin.Context, status int) {
+	c.Data(status, contentTypeJSON, c.MustGet(ctxResponse).([]byte))
+}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+const (
+	defaultLimit = 25
+	maxLimit     = 100
+)
+
+// page is a parsed `limit`, `offset` and opaque `cursor` (keyset on
+// createdAt,id: offset paging over millions of rows is slow).
+type page struct {
+	Limit  int
+	Offset int
+	After  *cursor
+}
+
+type cursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        uuid.UUID `json:"id"`
+}
+
+func (cur cursor) encode() string {
+	b, _ := json.Marshal(cur)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// parsePage reads the paging parameters; out-of-range values are issues.
+func parsePage(c *gin.Context, is *issues) page {
+	p := page{Limit: defaultLimit}
+	if v, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			is.add([]string{"limit"}, "Must be a whole number from 1 to %d.", maxLimit)
+		} else {
+			p.Limit = n
+		}
+	}
+	if v, ok := c.GetQuery("offset"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			is.add([]string{"offset"}, "Must be a whole number, 0 or more.")
+		} else {
+			p.Offset = n
+		}
+	}
+	if v, ok := c.GetQuery("cursor"); ok {
+		var cur cursor
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
+			is.add([]string{"cursor"}, "Not a cursor returned by this API.")
+		} else {
+			p.After = &cur
+		}
+		if p.Offset != 0 {
+			is.add([]string{"offset"}, "Use either offset or cursor, not both.")
+		}
+	}
+	return p
+}
+
+// listResponse is the ReconLayer-family list shape.
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	Total      int64  `json:"total"`
+	Limit      int    `json:"limit"`
+	Offset     int    `json:"offset"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/apikey"
+)
+
+// tenancyFixture makes, in an organization, the resource a parameterized
+// route addresses, and gives a valid body for each method that takes one, so
+// that the request reaches the lookup instead of failing validation.
+type tenancyFixture struct {
+	create    func(b *bundle, org uuid.UUID) map[string]string // path parameter → id
+	bodies    map[string]string                                // method → valid body
+	unchanged func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string)
+}
+
+// tenancyFixtures has one entry per /v1 route with a path parameter; a new
+// route without one fails TestOtherOrganizationsResourcesAreNotFound.
+var tenancyFixtures = map[string]tenancyFixture{
+	"/v1/api-keys/:id": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			_, k := b.apiKey(org)
+			return map[string]string{"id": k.ID.String()}
+		},
+		bodies: map[string]string{"PATCH": `{"name":"hijacked"}`},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			k, err := apikey.New(b.pool).Get(context.Background(), org, uuid.MustParse(ids["id"]))
+			require.NoError(t, err)
+			require.Equal(t, "test key", k.Name)
+			require.Nil(t, k.RevokedAt)
+		},
+	},
+}
+
+var pathParam = regexp.MustCompile(`:([A-Za-z]+)`)
+
+// A request with organization A's credential for organization B's resource
+// id is 404 — indistinguishable from an id that exists nowhere — for every
+// route that takes an id, found by walking the router's route table.
+func TestOtherOrganizationsResourcesAreNotFound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	orgA, orgB := b.org("A"), b.org("B")
+	tokA := b.session("user_a", orgA)
+	checked := 0
+	for _, rt := range b.router.Routes() {
+		if !isV1(rt.Path) || !strings.Contains(rt.Path, ":") {
+			continue
+		}
+		fx, ok := tenancyFixtures[rt.Path]
+		if !ok {
+			t.Errorf("route %s %s takes an id but has no entry in tenancyFixtures", rt.Method, rt.Path)
+			continue
+		}
+		t.Run(rt.Method+" "+rt.Path, func(t *testing.T) {
+			ids := fx.create(b, orgB)
+			path := pathParam.ReplaceAllStringFunc(rt.Path, func(m string) string {
+				id, ok := ids[m[1:]]
+				require.True(t, ok, "fixture gives no id for %s", m)
+				return id
+			})
+			r := req{method: rt.Method, path: path, token: tokA, body: fx.bodies[rt.Method]}
+			if rt.Method == "POST" {
+				r.headers = map[string]string{"Idempotency-Key": uuid.NewString()}
+			}
+			envelope(t, b.do(r), 404, "not_found")
+			if fx.unchanged != nil {
+				fx.unchanged(t, b, orgB, ids)
+			}
+		})
+		checked++
+	}
+	require.Positive(t, checked)
+}

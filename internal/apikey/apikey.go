@@ -1,0 +1,156 @@
+// Package apikey manages an organization's API keys: create (the plaintext
+// is returned once), list, read, update and revoke.
+package apikey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/db"
+)
+
+// ErrNotFound: no such key in the organization.
+var ErrNotFound = errors.New("api key not found")
+
+// Finish runs inside the write transaction just before it commits (the api
+// completes its idempotency claim there).
+type Finish[T any] func(ctx context.Context, tx pgx.Tx, out T) error
+
+// Service owns the api_keys table.
+type Service struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+}
+
+// New builds the service.
+func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
+
+// CreateInput is a validated create request.
+type CreateInput struct {
+	OrganizationID  uuid.UUID
+	Name            string
+	Scopes          []string // nil means every scope
+	ExpiresAt       *time.Time
+	Metadata        []byte // a JSON object
+	CreatedByUserID *string
+}
+
+// Created is a new key with its plaintext, which exists nowhere else.
+type Created struct {
+	Key       db.APIKey
+	Plaintext string
+}
+
+// Create makes a key.
+func (s *Service) Create(ctx context.Context, in CreateInput, finish Finish[Created]) (Created, error) {
+	plain, prefix, hash, err := auth.NewKey()
+	if err != nil {
+		return Created{}, err
+	}
+	scopes := in.Scopes
+	if scopes == nil {
+		scopes = auth.AllScopes
+	}
+	metadata := in.Metadata
+	if metadata == nil {
+		metadata = []byte("{}")
+	}
+	var out Created
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		k, err := s.q.WithTx(tx).CreateAPIKey(ctx, db.CreateAPIKeyParams{
+			OrganizationID: in.OrganizationID, Name: in.Name, Prefix: prefix, KeyHash: hash,
+			Scopes: scopes, CreatedByUserID: in.CreatedByUserID, ExpiresAt: in.ExpiresAt, Metadata: metadata,
+		})
+		if err != nil {
+			return fmt.Errorf("create api key: %w", err)
+		}
+		out = Created{Key: k, Plaintext: plain}
+		if finish != nil {
+			return finish(ctx, tx, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	return out, nil
+}
+
+// Get reads one key of the organization.
+func (s *Service) Get(ctx context.Context, org, id uuid.UUID) (db.APIKey, error) {
+	k, err := s.q.GetAPIKey(ctx, db.GetAPIKeyParams{OrganizationID: org, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.APIKey{}, ErrNotFound
+	}
+	return k, err
+}
+
+// Page selects a slice of a list: by offset, or after a keyset cursor.
+type Page struct {
+	Limit  int
+	Offset int
+	After  *Cursor
+}
+
+// Cursor is the last row of the previous page (newest first).
+type Cursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// List returns one page of the organization's keys, newest first, and the total.
+func (s *Service) List(ctx context.Context, org uuid.UUID, p Page) ([]db.APIKey, int64, error) {
+	total, err := s.q.CountAPIKeys(ctx, org)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count api keys: %w", err)
+	}
+	var keys []db.APIKey
+	if p.After != nil {
+		keys, err = s.q.ListAPIKeysAfter(ctx, db.ListAPIKeysAfterParams{
+			OrganizationID: org, Limit: int32(p.Limit), AfterCreatedAt: p.After.CreatedAt, AfterID: p.After.ID,
+		})
+	} else {
+		keys, err = s.q.ListAPIKeys(ctx, db.ListAPIKeysParams{OrganizationID: org, Limit: int32(p.Limit), Offset: int32(p.Offset)})
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("list api keys: %w", err)
+	}
+	return keys, total, nil
+}
+
+// UpdateInput changes the given fields only.
+type UpdateInput struct {
+	Name         *string
+	Scopes       []string // nil: unchanged
+	Metadata     []byte   // nil: unchanged
+	SetExpiresAt bool     // ExpiresAt applies (nil clears it)
+	ExpiresAt    *time.Time
+}
+
+// Update changes a key's name, scopes, metadata or expiry.
+func (s *Service) Update(ctx context.Context, org, id uuid.UUID, in UpdateInput) (db.APIKey, error) {
+	k, err := s.q.UpdateAPIKey(ctx, db.UpdateAPIKeyParams{
+		OrganizationID: org, ID: id, Name: in.Name, Scopes: in.Scopes, Metadata: in.Metadata,
+		SetExpiresAt: in.SetExpiresAt, ExpiresAt: in.ExpiresAt,
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.APIKey{}, ErrNotFound
+	}
+	return k, err
+}
+
+// Revoke revokes a key for good; revoking twice keeps the first time.
+func (s *Service) Revoke(ctx context.Context, org, id uuid.UUID) (db.APIKey, error) {
+	k, err := s.q.RevokeAPIKey(ctx, db.RevokeAPIKeyParams{OrganizationID: org, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.APIKey{}, ErrNotFound
+	}
+	return k, err
+}
