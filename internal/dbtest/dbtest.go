@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -20,9 +21,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
 	"github.com/reconlayer/reconlayer/internal/migrate"
 	"github.com/reconlayer/reconlayer/migrations"
@@ -183,11 +186,39 @@ func createDatabase(t testing.TB, template string) string {
 			return
 		}
 		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if err := dropDatabase(ctx, c, name); err != nil {
 			t.Errorf("dbtest: drop %s: %v", name, err)
 		}
 	})
 	return withDatabase(baseDatabaseURL(), name)
+}
+
+// dropDatabase drops a test database. A plain DROP ends autovacuum workers
+// by itself, which WITH (FORCE) cannot do for a role without superuser or
+// pg_signal_backend (SQLSTATE 42501); FORCE is the fallback for sessions a
+// test left open (55006). Both are retried briefly: an autovacuum worker
+// can start between attempts.
+func dropDatabase(ctx context.Context, c *pgx.Conn, name string) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		stmt := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize()
+		if attempt%2 == 1 {
+			stmt += " WITH (FORCE)"
+		}
+		if _, err = c.Exec(ctx, stmt); err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != "55006" && pgErr.Code != "42501") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // DatabaseURL returns the URL of a fresh database migrated to the latest
@@ -215,7 +246,11 @@ func EmptyDatabaseURL(t testing.TB) string {
 // Postgres returns a pool on a fresh migrated database, closed when the test ends.
 func Postgres(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), DatabaseURL(t))
+	pcfg, err := backend.PoolConfig(DatabaseURL(t))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
