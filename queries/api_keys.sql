@@ -15,15 +15,9 @@ SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2;
 
 -- name: ListAPIKeys :many
 SELECT * FROM api_keys
-WHERE organization_id = $1
+WHERE organization_id = @organization_id AND (created_at, id) < (@after_created_at::timestamptz, @after_id::uuid)
 ORDER BY created_at DESC, id DESC
-LIMIT $2 OFFSET $3;
-
--- name: ListAPIKeysAfter :many
-SELECT * FROM api_keys
-WHERE organization_id = $1 AND (created_at, id) < (sqlc.arg(after_created_at)::timestamptz, sqlc.arg(after_id)::uuid)
-ORDER BY created_at DESC, id DESC
-LIMIT $2;
+LIMIT @lim OFFSET @off;
 
 -- name: CountAPIKeys :one
 SELECT count(*) FROM api_keys WHERE organization_id = $1;

@@ -14,14 +14,12 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/page"
+	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
 // ErrNotFound: no such key in the organization.
 var ErrNotFound = errors.New("api key not found")
-
-// Finish runs inside the write transaction just before it commits (the api
-// completes its idempotency claim there).
-type Finish[T any] func(ctx context.Context, tx pgx.Tx, out T) error
 
 // Service owns the api_keys table.
 type Service struct {
@@ -49,7 +47,7 @@ type Created struct {
 }
 
 // Create makes a key.
-func (s *Service) Create(ctx context.Context, in CreateInput, finish Finish[Created]) (Created, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[Created]) (Created, error) {
 	plain, prefix, hash, err := auth.NewKey()
 	if err != nil {
 		return Created{}, err
@@ -62,25 +60,16 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish Finish[Crea
 	if metadata == nil {
 		metadata = []byte("{}")
 	}
-	var out Created
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (Created, error) {
 		k, err := s.q.WithTx(tx).CreateAPIKey(ctx, db.CreateAPIKeyParams{
 			OrganizationID: in.OrganizationID, Name: in.Name, Prefix: prefix, KeyHash: hash,
 			Scopes: scopes, CreatedByUserID: in.CreatedByUserID, ExpiresAt: in.ExpiresAt, Metadata: metadata,
 		})
 		if err != nil {
-			return fmt.Errorf("create api key: %w", err)
+			return Created{}, fmt.Errorf("create api key: %w", err)
 		}
-		out = Created{Key: k, Plaintext: plain}
-		if finish != nil {
-			return finish(ctx, tx, out)
-		}
-		return nil
-	})
-	if err != nil {
-		return Created{}, err
-	}
-	return out, nil
+		return Created{Key: k, Plaintext: plain}, nil
+	}, finish)
 }
 
 // Get reads one key of the organization.
@@ -92,33 +81,16 @@ func (s *Service) Get(ctx context.Context, org, id uuid.UUID) (db.APIKey, error)
 	return k, err
 }
 
-// Page selects a slice of a list: by offset, or after a keyset cursor.
-type Page struct {
-	Limit  int
-	Offset int
-	After  *Cursor
-}
-
-// Cursor is the last row of the previous page (newest first).
-type Cursor struct {
-	CreatedAt time.Time
-	ID        uuid.UUID
-}
-
 // List returns one page of the organization's keys, newest first, and the total.
-func (s *Service) List(ctx context.Context, org uuid.UUID, p Page) ([]db.APIKey, int64, error) {
+func (s *Service) List(ctx context.Context, org uuid.UUID, p page.Page) ([]db.APIKey, int64, error) {
 	total, err := s.q.CountAPIKeys(ctx, org)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count api keys: %w", err)
 	}
-	var keys []db.APIKey
-	if p.After != nil {
-		keys, err = s.q.ListAPIKeysAfter(ctx, db.ListAPIKeysAfterParams{
-			OrganizationID: org, Limit: int32(p.Limit), AfterCreatedAt: p.After.CreatedAt, AfterID: p.After.ID,
-		})
-	} else {
-		keys, err = s.q.ListAPIKeys(ctx, db.ListAPIKeysParams{OrganizationID: org, Limit: int32(p.Limit), Offset: int32(p.Offset)})
-	}
+	at, id := p.Bound()
+	keys, err := s.q.ListAPIKeys(ctx, db.ListAPIKeysParams{
+		OrganizationID: org, AfterCreatedAt: at, AfterID: id, Lim: int32(p.Limit), Off: int32(p.Offset),
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list api keys: %w", err)
 	}

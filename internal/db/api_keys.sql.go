@@ -137,71 +137,26 @@ func (q *Queries) GetAPIKeyByHash(ctx context.Context, keyHash []byte) (GetAPIKe
 
 const listAPIKeys = `-- name: ListAPIKeys :many
 SELECT id, organization_id, name, prefix, key_hash, scopes, created_by_user_id, last_used_at, expires_at, revoked_at, metadata, created_at, updated_at FROM api_keys
-WHERE organization_id = $1
+WHERE organization_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid)
 ORDER BY created_at DESC, id DESC
-LIMIT $2 OFFSET $3
+LIMIT $5 OFFSET $4
 `
 
 type ListAPIKeysParams struct {
 	OrganizationID uuid.UUID
-	Limit          int32
-	Offset         int32
+	AfterCreatedAt time.Time
+	AfterID        uuid.UUID
+	Off            int32
+	Lim            int32
 }
 
 func (q *Queries) ListAPIKeys(ctx context.Context, arg ListAPIKeysParams) ([]APIKey, error) {
-	rows, err := q.db.Query(ctx, listAPIKeys, arg.OrganizationID, arg.Limit, arg.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []APIKey
-	for rows.Next() {
-		var i APIKey
-		if err := rows.Scan(
-			&i.ID,
-			&i.OrganizationID,
-			&i.Name,
-			&i.Prefix,
-			&i.KeyHash,
-			&i.Scopes,
-			&i.CreatedByUserID,
-			&i.LastUsedAt,
-			&i.ExpiresAt,
-			&i.RevokedAt,
-			&i.Metadata,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listAPIKeysAfter = `-- name: ListAPIKeysAfter :many
-SELECT id, organization_id, name, prefix, key_hash, scopes, created_by_user_id, last_used_at, expires_at, revoked_at, metadata, created_at, updated_at FROM api_keys
-WHERE organization_id = $1 AND (created_at, id) < ($3::timestamptz, $4::uuid)
-ORDER BY created_at DESC, id DESC
-LIMIT $2
-`
-
-type ListAPIKeysAfterParams struct {
-	OrganizationID uuid.UUID
-	Limit          int32
-	AfterCreatedAt time.Time
-	AfterID        uuid.UUID
-}
-
-func (q *Queries) ListAPIKeysAfter(ctx context.Context, arg ListAPIKeysAfterParams) ([]APIKey, error) {
-	rows, err := q.db.Query(ctx, listAPIKeysAfter,
+	rows, err := q.db.Query(ctx, listAPIKeys,
 		arg.OrganizationID,
-		arg.Limit,
 		arg.AfterCreatedAt,
 		arg.AfterID,
+		arg.Off,
+		arg.Lim,
 	)
 	if err != nil {
 		return nil, err
