@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -93,7 +92,7 @@ func validateName(name string, path []string, required bool, is *issues) {
 	switch n := len(strings.TrimSpace(name)); {
 	case n == 0 && required:
 		is.add(path, "Required; must not be blank.")
-	case len(name) > 200:
+	case chars(name) > 200:
 		is.add(path, "Must be at most 200 characters.")
 	}
 }
@@ -148,8 +147,8 @@ func (s *server) createAPIKey(c *gin.Context) {
 	if p.UserID != "" {
 		in.CreatedByUserID = &p.UserID
 	}
-	_, err := s.apiKeys.Create(c.Request.Context(), in, completeWith(c, http.StatusCreated,
-		RenderCreatedAPIKey,
+	_, err := s.apiKeys.Create(c.Request.Context(), in, completeWith(c, status[apikey.Created](http.StatusCreated),
+		plain(RenderCreatedAPIKey),
 		// A replay must not reveal the key again: the plaintext is never stored.
 		func(k apikey.Created) any { return renderAPIKey(k.Key) },
 	))
@@ -157,21 +156,18 @@ func (s *server) createAPIKey(c *gin.Context) {
 		abort(c, serviceError(err))
 		return
 	}
-	respondCompleted(c, http.StatusCreated)
+	respondCompleted(c)
 }
 
 func (s *server) listAPIKeys(c *gin.Context) {
 	var is issues
+	listQuery(c, &is)
 	pg := parsePage(c, &is)
 	if err := is.err(); err != nil {
 		abort(c, err)
 		return
 	}
-	p := apikey.Page{Limit: pg.Limit, Offset: pg.Offset}
-	if pg.After != nil {
-		p.After = &apikey.Cursor{CreatedAt: pg.After.CreatedAt, ID: pg.After.ID}
-	}
-	keys, total, err := s.apiKeys.List(c.Request.Context(), mustPrincipal(c).OrganizationID, p)
+	keys, total, err := s.apiKeys.List(c.Request.Context(), mustPrincipal(c).OrganizationID, pg)
 	if err != nil {
 		abort(c, err)
 		return
@@ -182,7 +178,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 	}
 	if len(keys) == pg.Limit {
 		last := keys[len(keys)-1]
-		resp.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
+		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
 	}
 	c.JSON(http.StatusOK, resp)
 }
@@ -246,16 +242,4 @@ func (s *server) revokeAPIKey(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, renderAPIKey(k))
-}
-
-// serviceError maps the services' sentinel errors to the envelope.
-func serviceError(err error) error {
-	switch {
-	case errors.Is(err, apikey.ErrNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "API key not found.")
-	case errors.Is(err, errLeaseLost):
-		return NewError(http.StatusConflict, CodeIdempotencyInProgress,
-			"Another request with this Idempotency-Key took over; retry shortly to get its result.")
-	}
-	return err
 }

@@ -90,6 +90,19 @@ func (s *server) bindJSON(c *gin.Context, dst any) bool {
 	return true
 }
 
+// bindOptionalJSON is bindJSON for actions whose body may be left out.
+func (s *server) bindOptionalJSON(c *gin.Context, dst any) bool {
+	body, err := s.readBody(c)
+	if err != nil {
+		abort(c, err)
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	return s.bindJSON(c, dst)
+}
+
 func (s *server) decodeJSON(c *gin.Context, dst any) error {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -121,9 +134,16 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 	}
 	var shape issues
 	checkShape(raw, reflect.TypeOf(dst).Elem(), nil, &shape)
-	// Unmarshal decodes what it can past a wrongly typed field, so the rules
-	// below still run and one response names every problem.
-	if err := json.Unmarshal(body, dst); err != nil && len(shape) == 0 {
+	if len(shape) > 0 {
+		// Decode what is well formed, so the rules below still run and one
+		// response names every problem: encoding/json would stop at the first
+		// bad value.
+		for _, is := range shape {
+			raw = without(raw, is.Path)
+		}
+		body, _ = json.Marshal(raw)
+	}
+	if err := json.Unmarshal(body, dst); err != nil {
 		// checkShape accepts only what Unmarshal accepts; this is a safety net.
 		shape.add(nil, "The request body does not match the expected shape.")
 		return shape.err()
@@ -140,6 +160,33 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 		}
 	}
 	return all.err()
+}
+
+// without removes the value at path from a decoded JSON document (an array
+// element becomes null, keeping the other indices).
+func without(v any, path []string) any {
+	if len(path) == 0 {
+		return map[string]any{}
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		if len(path) == 1 {
+			delete(t, path[0])
+		} else if child, ok := t[path[0]]; ok {
+			t[path[0]] = without(child, path[1:])
+		}
+	case []any:
+		i, err := strconv.Atoi(path[0])
+		if err != nil || i < 0 || i >= len(t) {
+			return v
+		}
+		if len(path) == 1 {
+			t[i] = nil
+		} else {
+			t[i] = without(t[i], path[1:])
+		}
+	}
+	return v
 }
 
 // overlaps tells whether one path is a prefix of the other.
@@ -195,7 +242,7 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		b, _ := json.Marshal(raw)
 		if err := json.Unmarshal(b, reflect.New(t).Interface()); err != nil {
-			is.add(path, "%s", capitalize(strings.TrimPrefix(err.Error(), "json: ")))
+			is.add(path, "%s", sentence(strings.TrimPrefix(err.Error(), "json: ")))
 		}
 		return
 	}
@@ -268,6 +315,15 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 	default:
 		is.add(path, "Unsupported value.")
 	}
+}
+
+// sentence capitalizes a message and ends it with a period.
+func sentence(s string) string {
+	s = capitalize(s)
+	if s != "" && !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 func capitalize(s string) string {

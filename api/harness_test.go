@@ -17,15 +17,21 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
+	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
+	"github.com/reconlayer/reconlayer/internal/rule"
+	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
+
+func init() { gin.SetMode(gin.ReleaseMode) }
 
 // testSecret signs session tokens in tests.
 var testSecret = []byte("test-session-secret-0123456789abcdef")
@@ -33,7 +39,7 @@ var testSecret = []byte("test-session-secret-0123456789abcdef")
 // bundle is what a test needs: the router over real Postgres and Redis, and
 // ways to make organizations and credentials.
 type bundle struct {
-	t      *testing.T
+	t      testing.TB
 	router *gin.Engine
 	pool   *pgxpool.Pool
 	redis  *redis.Client
@@ -61,7 +67,7 @@ func (s *syncBuffer) String() string {
 }
 
 // setup builds a router on a fresh database and Redis; tweak adjusts options.
-func setup(t *testing.T, tweak ...func(*Options)) *bundle {
+func setup(t testing.TB, tweak ...func(*Options)) *bundle {
 	t.Helper()
 	rdb, _ := dbtest.Redis(t)
 	pool := dbtest.Postgres(t)
@@ -129,7 +135,7 @@ func (b *bundle) do(r req) *httptest.ResponseRecorder {
 	return serve(b.t, b.router, r)
 }
 
-func serve(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
+func serve(t testing.TB, h http.Handler, r req) *httptest.ResponseRecorder {
 	t.Helper()
 	var body io.Reader
 	if r.body != "" {
@@ -155,7 +161,7 @@ func serve(t *testing.T, h http.Handler, r req) *httptest.ResponseRecorder {
 }
 
 // envelope decodes an error response and checks its status and code.
-func envelope(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) Error {
+func envelope(t testing.TB, rec *httptest.ResponseRecorder, status int, code string) Error {
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
 	require.Contains(t, rec.Header().Get("Content-Type"), "application/json")
@@ -166,7 +172,7 @@ func envelope(t *testing.T, rec *httptest.ResponseRecorder, status int, code str
 	return e
 }
 
-func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
+func decode[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
 	t.Helper()
 	var v T
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), rec.Body.String())
@@ -181,4 +187,63 @@ func (b *bundle) rawServer() *server {
 	r.auth = auth.NewAuthenticator(b.q, b.opts.Session, b.opts.Usage)
 	r.limiter = ratelimit.New(b.redis)
 	return r
+}
+
+// intent creates a payment intent (and its case) in org through the service.
+func (b *bundle) intent(org uuid.UUID, ref string, tweak ...func(*intent.CreateInput)) intent.Result {
+	b.t.Helper()
+	in := intent.CreateInput{
+		OrganizationID: org, Actor: "test", ExternalReference: ref,
+		SourceAmount: decimal.RequireFromString("100"), SourceCurrency: "USD",
+		DestinationAmount: decimal.RequireFromString("100"), DestinationCurrency: "USDC",
+		PaymentType: "stablecoin", Direction: "debit", References: []byte("[]"), Metadata: []byte("{}"),
+	}
+	for _, f := range tweak {
+		f(&in)
+	}
+	r, err := intent.New(b.pool).Create(context.Background(), in, nil)
+	require.NoError(b.t, err)
+	return r
+}
+
+// rule creates a reconciliation rule in org through the service.
+func (b *bundle) rule(org uuid.UUID, name string, tweak ...func(*rule.Rule)) db.ReconciliationRule {
+	b.t.Helper()
+	r := rule.Default(rule.PaymentOther)
+	r.Name, r.Priority, r.PaymentType = name, 100, nil
+	for _, f := range tweak {
+		f(&r)
+	}
+	row, err := ruleset.New(b.pool).Create(context.Background(), org, r, nil)
+	require.NoError(b.t, err)
+	return row
+}
+
+// bulkCases inserts n intents with their open cases and one audit event
+// each, in one statement (creating them one by one through the API would
+// make large-volume tests and benchmarks slow for the wrong reason). Case i
+// is created i seconds before now.
+func (b *bundle) bulkCases(org uuid.UUID, n int) {
+	b.t.Helper()
+	_, err := b.pool.Exec(context.Background(), `
+WITH pi AS (
+    INSERT INTO payment_intents (organization_id, external_reference, source_amount, source_currency,
+        destination_amount, destination_currency, payment_type, direction, beneficiary_name, created_at, updated_at)
+    SELECT $1, 'bulk-' || g, 100 + g % 1000, 'USD', 100 + g % 1000, 'USDC', 'stablecoin', 'debit',
+        'Beneficiary ' || g, now() - g * interval '1 second', now() - g * interval '1 second'
+    FROM generate_series(1, $2::int) g
+    RETURNING id, organization_id, destination_amount, created_at
+), c AS (
+    INSERT INTO reconciliation_cases (organization_id, payment_intent_id, expected_amount, expected_currency,
+        required_legs_total, evidence_coverage, rule_snapshot, created_at, updated_at)
+    SELECT organization_id, id, destination_amount, 'USDC', 2,
+        '{"expected":"present","provider":"missing","chain":"missing","bank":"not_required","file":"not_required"}',
+        '{}', created_at, created_at
+    FROM pi
+    RETURNING id, organization_id, payment_intent_id
+)
+INSERT INTO audit_events (organization_id, payment_intent_id, case_id, event_type, actor, message)
+SELECT organization_id, payment_intent_id, id, 'payment_intent.created', 'bulk', 'Payment intent created.' FROM c`,
+		org, n)
+	require.NoError(b.t, err)
 }

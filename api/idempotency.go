@@ -14,11 +14,12 @@ import (
 )
 
 const (
-	ctxClaim         = "idempotencyClaim"
-	ctxResponse      = "responseBody"
-	headerIdemKey    = "Idempotency-Key"
-	headerIdemReplay = "Idempotency-Replayed"
-	contentTypeJSON  = "application/json; charset=utf-8"
+	ctxClaim          = "idempotencyClaim"
+	ctxResponse       = "responseBody"
+	ctxResponseStatus = "responseStatus"
+	headerIdemKey     = "Idempotency-Key"
+	headerIdemReplay  = "Idempotency-Replayed"
+	contentTypeJSON   = "application/json; charset=utf-8"
 )
 
 // idempotent guards a POST that creates or triggers something: the key is
@@ -78,17 +79,35 @@ func (s *server) idempotent(c *gin.Context) {
 	}
 }
 
+// renderer turns a service result into a response body; it may read more
+// inside the write's transaction (tx) so the body matches what commits.
+type renderer[T any] func(ctx context.Context, tx pgx.Tx, out T) (any, error)
+
+// plain adapts a renderer that needs only the result.
+func plain[T any](f func(T) any) renderer[T] {
+	return func(_ context.Context, _ pgx.Tx, out T) (any, error) { return f(out), nil }
+}
+
+// status returns a fixed response status for completeWith.
+func status[T any](code int) func(T) int { return func(T) int { return code } }
+
 // completeWith returns the hook a service runs inside its write transaction:
 // it renders the result, records it against the idempotency claim in that same
 // transaction and keeps the rendering for the response. stored, when not nil,
 // renders what is kept for replays instead (to leave out secrets shown once).
-func completeWith[T any](c *gin.Context, status int, render, stored func(T) any) func(context.Context, pgx.Tx, T) error {
+func completeWith[T any](c *gin.Context, statusOf func(T) int, render renderer[T], stored func(T) any) func(context.Context, pgx.Tx, T) error {
 	return func(ctx context.Context, tx pgx.Tx, out T) error {
-		body, err := json.Marshal(render(out))
+		v, err := render(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("render response: %w", err)
 		}
+		code := statusOf(out)
 		c.Set(ctxResponse, body)
+		c.Set(ctxResponseStatus, code)
 		keep := body
 		if stored != nil {
 			if keep, err = json.Marshal(stored(out)); err != nil {
@@ -96,13 +115,13 @@ func completeWith[T any](c *gin.Context, status int, render, stored func(T) any)
 			}
 		}
 		if v, ok := c.Get(ctxClaim); ok {
-			return v.(*idempotency.Claim).Complete(ctx, tx, status, keep)
+			return v.(*idempotency.Claim).Complete(ctx, tx, code, keep)
 		}
 		return nil
 	}
 }
 
-// respondCompleted writes the body completeWith rendered.
-func respondCompleted(c *gin.Context, status int) {
-	c.Data(status, contentTypeJSON, c.MustGet(ctxResponse).([]byte))
+// respondCompleted writes the body and status completeWith rendered.
+func respondCompleted(c *gin.Context) {
+	c.Data(c.MustGet(ctxResponseStatus).(int), contentTypeJSON, c.MustGet(ctxResponse).([]byte))
 }

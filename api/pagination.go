@@ -8,6 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+
+	"github.com/reconlayer/reconlayer/internal/page"
 )
 
 const (
@@ -15,27 +17,21 @@ const (
 	maxLimit     = 100
 )
 
-// page is a parsed `limit`, `offset` and opaque `cursor` (keyset on
-// createdAt,id: offset paging over millions of rows is slow).
-type page struct {
-	Limit  int
-	Offset int
-	After  *cursor
-}
-
-type cursor struct {
+// cursorJSON is the opaque cursor handed to clients: keyset on
+// (createdAt, id), because offset paging over millions of rows is slow.
+type cursorJSON struct {
 	CreatedAt time.Time `json:"t"`
 	ID        uuid.UUID `json:"id"`
 }
 
-func (cur cursor) encode() string {
-	b, _ := json.Marshal(cur)
+func encodeCursor(createdAt time.Time, id uuid.UUID) string {
+	b, _ := json.Marshal(cursorJSON{createdAt, id})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // parsePage reads the paging parameters; out-of-range values are issues.
-func parsePage(c *gin.Context, is *issues) page {
-	p := page{Limit: defaultLimit}
+func parsePage(c *gin.Context, is *issues) page.Page {
+	p := page.Page{Limit: defaultLimit}
 	if v, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
@@ -53,12 +49,12 @@ func parsePage(c *gin.Context, is *issues) page {
 		}
 	}
 	if v, ok := c.GetQuery("cursor"); ok {
-		var cur cursor
+		var cur cursorJSON
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
 			is.add([]string{"cursor"}, "Not a cursor returned by this API.")
 		} else {
-			p.After = &cur
+			p.After = &page.Cursor{CreatedAt: cur.CreatedAt, ID: cur.ID}
 		}
 		if p.Offset != 0 {
 			is.add([]string{"offset"}, "Use either offset or cursor, not both.")

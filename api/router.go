@@ -14,10 +14,13 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
+	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
 
 // Deps is what the router needs from the process.
@@ -58,6 +61,9 @@ type server struct {
 	limiter *ratelimit.Limiter
 	idem    *idempotency.Store
 	apiKeys *apikey.Service
+	intents *intent.Service
+	rules   *ruleset.Service
+	cases   *cases.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -82,6 +88,9 @@ func NewRouter(d Deps) *gin.Engine {
 		limiter: ratelimit.New(d.Redis),
 		idem:    idempotency.NewStore(d.Pool, o.IdempotencyLease, o.IdempotencyTTL),
 		apiKeys: apikey.New(d.Pool),
+		intents: intent.New(d.Pool),
+		rules:   ruleset.New(d.Pool),
+		cases:   cases.New(d.Pool),
 	}
 
 	r := gin.New()
@@ -121,5 +130,30 @@ func NewRouter(d Deps) *gin.Engine {
 	keys.GET("/:id", s.getAPIKey)
 	keys.PATCH("/:id", s.updateAPIKey)
 	keys.DELETE("/:id", s.revokeAPIKey)
+
+	intents := v1.Group("/payment-intents")
+	intents.POST("", requireScope("payment_intents:write"), s.idempotent, s.createIntent)
+	intents.GET("", requireScope("payment_intents:read"), s.listIntents)
+	intents.GET("/:id", requireScope("payment_intents:read"), s.getIntent)
+
+	caseRead, caseWrite := requireScope("reconciliation_cases:read"), requireScope("reconciliation_cases:write")
+	rules := v1.Group("/reconciliation-rules")
+	rules.POST("", caseWrite, s.idempotent, s.createRule)
+	rules.GET("", caseRead, s.listRules)
+	rules.GET("/:id", caseRead, s.getRule)
+	rules.PATCH("/:id", caseWrite, s.updateRule)
+	rules.DELETE("/:id", caseWrite, s.deleteRule)
+
+	cs := v1.Group("/reconciliation-cases")
+	cs.GET("", caseRead, s.listCases)
+	cs.GET("/:id", caseRead, s.getCase)
+	cs.POST("/:id/notes", caseWrite, s.idempotent, s.addCaseNote)
+	cs.POST("/:id/resolve", caseWrite, s.idempotent, s.statusAction((*cases.Service).Resolve))
+	cs.POST("/:id/reopen", caseWrite, s.idempotent, s.statusAction((*cases.Service).Reopen))
+	cs.POST("/:id/archive", caseWrite, s.idempotent, s.statusAction((*cases.Service).Archive))
+	cs.POST("/:id/rerun", caseWrite, s.idempotent, s.rerunCase)
+
+	v1.GET("/audit-events", requireSession, s.listAuditEvents)
+	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)
 	return r
 }

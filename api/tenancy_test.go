@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
+	"github.com/reconlayer/reconlayer/internal/cases"
+	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
 
 // tenancyFixture makes, in an organization, the resource a parameterized
@@ -24,6 +26,28 @@ type tenancyFixture struct {
 // tenancyFixtures has one entry per /v1 route with a path parameter; a new
 // route without one fails TestOtherOrganizationsResourcesAreNotFound.
 var tenancyFixtures = map[string]tenancyFixture{
+	"/v1/payment-intents/:id": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			return map[string]string{"id": b.intent(org, "tenancy-"+uuid.NewString()).Intent.ID.String()}
+		},
+	},
+	"/v1/reconciliation-rules/:id": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			return map[string]string{"id": b.rule(org, "victim").ID.String()}
+		},
+		bodies: map[string]string{"PATCH": `{"name":"hijacked"}`},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			r, err := ruleset.New(b.pool).Get(context.Background(), org, uuid.MustParse(ids["id"]))
+			require.NoError(t, err, "the rule was not deleted")
+			require.Equal(t, "victim", r.Name)
+		},
+	},
+	"/v1/reconciliation-cases/:id":         caseFixture(""),
+	"/v1/reconciliation-cases/:id/notes":   caseFixture(`{"note":"hijacked"}`),
+	"/v1/reconciliation-cases/:id/resolve": caseFixture(""),
+	"/v1/reconciliation-cases/:id/reopen":  caseFixture(""),
+	"/v1/reconciliation-cases/:id/archive": caseFixture(""),
+	"/v1/reconciliation-cases/:id/rerun":   caseFixture(""),
 	"/v1/api-keys/:id": {
 		create: func(b *bundle, org uuid.UUID) map[string]string {
 			_, k := b.apiKey(org)
@@ -37,6 +61,24 @@ var tenancyFixtures = map[string]tenancyFixture{
 			require.Nil(t, k.RevokedAt)
 		},
 	},
+}
+
+// caseFixture makes a case; whatever another organization tries, it stays
+// open at version 1.
+func caseFixture(postBody string) tenancyFixture {
+	return tenancyFixture{
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			return map[string]string{"id": b.intent(org, "tenancy-"+uuid.NewString()).Case.ID.String()}
+		},
+		bodies: map[string]string{"POST": postBody},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			c, err := cases.New(b.pool).Get(context.Background(), org, uuid.MustParse(ids["id"]))
+			require.NoError(t, err)
+			require.Equal(t, "open", c.Row.ReconciliationCase.Status)
+			require.EqualValues(t, 1, c.Row.ReconciliationCase.Version)
+			require.Nil(t, c.Row.ReconciliationCase.Notes)
+		},
+	}
 }
 
 var pathParam = regexp.MustCompile(`:([A-Za-z]+)`)

@@ -6,10 +6,8 @@ import (
 	"reflect"
 	"strconv"
 
-	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/google/uuid"
 )
-
-var errLeaseLost = idempotency.ErrLeaseLost
 
 // nullable distinguishes a field that is absent (Set false), null (Set,
 // Value nil) and given (Set, Value non-nil): PATCH needs all three.
@@ -36,3 +34,11 @@ func (n *nullable[T]) UnmarshalJSON(b []byte) error {
 func (nullable[T]) shapeType() reflect.Type { return reflect.TypeFor[T]() }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func uuidStr(id *uuid.UUID) *string {
+	if id == nil {
+		return nil
+	}
+	s := id.String()
+	return &s
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 type APIKey struct {
@@ -24,6 +25,20 @@ type APIKey struct {
 	Metadata        []byte
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+}
+
+type AuditEvent struct {
+	ID              uuid.UUID
+	OrganizationID  uuid.UUID
+	PaymentIntentID *uuid.UUID
+	CaseID          *uuid.UUID
+	RawRecordID     *uuid.UUID
+	ImportBatchID   *uuid.UUID
+	EventType       string
+	Actor           string
+	Payload         []byte
+	Message         string
+	OccurredAt      time.Time
 }
 
 type IdempotencyRecord struct {
@@ -46,4 +61,96 @@ type Organization struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	RateLimitPerMinute *int32
+}
+
+type PaymentIntent struct {
+	ID                   uuid.UUID
+	OrganizationID       uuid.UUID
+	ExternalReference    string
+	SourceAmount         decimal.Decimal
+	SourceCurrency       string
+	DestinationAmount    decimal.Decimal
+	DestinationCurrency  string
+	PaymentType          string
+	PaymentSubtype       *string
+	Direction            string
+	Stablecoin           *string
+	Chain                *string
+	BeneficiaryAccount   *string
+	BeneficiaryName      *string
+	ExpectedFxRate       decimal.NullDecimal
+	DeveloperFeeExpected decimal.NullDecimal
+	ProviderTransferID   *string
+	TxHash               *string
+	ClientCompletedAt    *time.Time
+	References           []byte
+	Metadata             []byte
+	Status               string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+type ReconciliationCase struct {
+	ID                   uuid.UUID
+	OrganizationID       uuid.UUID
+	PaymentIntentID      uuid.UUID
+	Status               string
+	ReconciliationStatus string
+	Verdict              *string
+	ExceptionType        *string
+	ExpectedAmount       decimal.Decimal
+	ExpectedCurrency     string
+	ActualAmount         decimal.NullDecimal
+	UnexplainedDelta     decimal.NullDecimal
+	ProviderFee          decimal.NullDecimal
+	NetworkFee           decimal.NullDecimal
+	DeveloperFee         decimal.NullDecimal
+	FxSpread             decimal.NullDecimal
+	RoundingDelta        decimal.NullDecimal
+	SlaRisk              bool
+	RequiredLegsTotal    int32
+	RequiredLegsPresent  int32
+	EvidenceCoverage     []byte
+	Notes                *string
+	RuleID               *uuid.UUID
+	RuleSnapshot         []byte
+	Version              int64
+	ResolvedAt           *time.Time
+	ReconciledAt         *time.Time
+	LastRunAt            *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+type ReconciliationRule struct {
+	ID                                uuid.UUID
+	OrganizationID                    uuid.UUID
+	Name                              string
+	Priority                          int32
+	PaymentType                       *string
+	SourceType                        *string
+	IsActive                          bool
+	AmountTolerance                   decimal.Decimal
+	AmountToleranceBps                int32
+	TimeWindowMinutes                 int32
+	AllowExplicitIDMatch              bool
+	AllowProviderIDMatch              bool
+	AllowTxHashMatch                  bool
+	AllowReferenceExactMatch          bool
+	AllowAmountAndTimeWindowMatch     bool
+	RequiredLegTypes                  []string
+	RequireAllRequiredLegs            bool
+	ExpectedCompletionMinutes         int32
+	SlaRiskThresholdPercent           int32
+	DelayedSettlementThresholdMinutes int32
+	DeletedAt                         *time.Time
+	CreatedAt                         time.Time
+	UpdatedAt                         time.Time
+}
+
+type RequiredLeg struct {
+	CaseID         uuid.UUID
+	LegType        string
+	OrganizationID uuid.UUID
+	CreatedAt      time.Time
 }

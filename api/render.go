@@ -1,0 +1,156 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/recon"
+)
+
+// Resource shapes of the ReconLayer family (seed 001). Amounts are decimal
+// strings, timestamps RFC 3339 UTC; absent values are null, never omitted.
+
+type amountJSON struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+type intentJSON struct {
+	ID                 string     `json:"id"`
+	OrganizationID     string     `json:"organizationId"`
+	ExternalReference  string     `json:"externalReference"`
+	Source             amountJSON `json:"source"`
+	Destination        amountJSON `json:"destination"`
+	PaymentType        string     `json:"paymentType"`
+	PaymentSubtype     *string    `json:"paymentSubtype"`
+	Stablecoin         *string    `json:"stablecoin"`
+	Chain              *string    `json:"chain"`
+	BeneficiaryAccount *string    `json:"beneficiaryAccount"`
+	BeneficiaryName    *string    `json:"beneficiaryName"`
+	Status             string     `json:"status"`
+	CreatedAt          time.Time  `json:"createdAt"`
+	UpdatedAt          time.Time  `json:"updatedAt"`
+}
+
+func renderIntent(pi db.PaymentIntent) intentJSON {
+	return intentJSON{
+		ID: pi.ID.String(), OrganizationID: pi.OrganizationID.String(), ExternalReference: pi.ExternalReference,
+		Source:      amountJSON{pi.SourceAmount.String(), pi.SourceCurrency},
+		Destination: amountJSON{pi.DestinationAmount.String(), pi.DestinationCurrency},
+		PaymentType: pi.PaymentType, PaymentSubtype: pi.PaymentSubtype, Stablecoin: pi.Stablecoin, Chain: pi.Chain,
+		BeneficiaryAccount: pi.BeneficiaryAccount, BeneficiaryName: pi.BeneficiaryName, Status: pi.Status,
+		CreatedAt: pi.CreatedAt.UTC(), UpdatedAt: pi.UpdatedAt.UTC(),
+	}
+}
+
+type auditEventJSON struct {
+	ID              string          `json:"id"`
+	OrganizationID  string          `json:"organizationId"`
+	PaymentIntentID *string         `json:"paymentIntentId"`
+	CaseID          *string         `json:"caseId"`
+	RawRecordID     *string         `json:"rawRecordId"`
+	ImportBatchID   *string         `json:"importBatchId"`
+	EventType       string          `json:"eventType"`
+	Actor           string          `json:"actor"`
+	Payload         json.RawMessage `json:"payload"`
+	Message         string          `json:"message"`
+	OccurredAt      time.Time       `json:"occurredAt"`
+}
+
+func renderAudit(e db.AuditEvent) auditEventJSON {
+	payload := json.RawMessage(e.Payload)
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	return auditEventJSON{
+		ID: e.ID.String(), OrganizationID: e.OrganizationID.String(), PaymentIntentID: uuidStr(e.PaymentIntentID),
+		CaseID: uuidStr(e.CaseID), RawRecordID: uuidStr(e.RawRecordID), ImportBatchID: uuidStr(e.ImportBatchID),
+		EventType: e.EventType, Actor: e.Actor, Payload: payload, Message: e.Message, OccurredAt: e.OccurredAt.UTC(),
+	}
+}
+
+func renderAudits(events []db.AuditEvent) []auditEventJSON {
+	out := make([]auditEventJSON, len(events))
+	for i, e := range events {
+		out[i] = renderAudit(e)
+	}
+	return out
+}
+
+// flowLegJSON is an evidence leg on a case (seed 001).
+type flowLegJSON struct {
+	ID                 string  `json:"id"`
+	Type               string  `json:"type"`
+	Status             string  `json:"status"`
+	Provider           *string `json:"provider"`
+	ProviderTransferID *string `json:"providerTransferId"`
+	TxHash             *string `json:"txHash"`
+	Amount             string  `json:"amount"`
+	Currency           string  `json:"currency"`
+}
+
+type caseJSON struct {
+	ID                  string           `json:"id"`
+	OrganizationID      string           `json:"organizationId"`
+	PaymentIntentID     string           `json:"paymentIntentId"`
+	ExpectedAmount      string           `json:"expectedAmount"`
+	ActualAmount        *string          `json:"actualAmount"`
+	ExceptionType       *string          `json:"exceptionType"`
+	CreatedAt           time.Time        `json:"createdAt"`
+	UpdatedAt           time.Time        `json:"updatedAt"`
+	PaymentIntent       intentJSON       `json:"paymentIntent"`
+	Verdict             *string          `json:"verdict"`
+	UnexplainedDelta    *string          `json:"unexplainedDelta"`
+	SLAAgeMinutes       int32            `json:"slaAgeMinutes"`
+	SLARisk             bool             `json:"slaRisk"`
+	RequiredLegsTotal   int32            `json:"requiredLegsTotal"`
+	RequiredLegsPresent int32            `json:"requiredLegsPresent"`
+	EvidenceCoverage    recon.Coverage   `json:"evidenceCoverage"`
+	FlowLegs            []flowLegJSON    `json:"flowLegs"`
+	ProviderFee         *string          `json:"providerFee"`
+	NetworkFee          *string          `json:"networkFee"`
+	DeveloperFee        *string          `json:"developerFee"`
+	FxSpread            *string          `json:"fxSpread"`
+	RoundingDelta       *string          `json:"roundingDelta"`
+	Notes               *string          `json:"notes"`
+	ReconciledAt        *time.Time       `json:"reconciledAt"`
+	LastRunAt           *time.Time       `json:"lastRunAt"`
+	AuditEvents         []auditEventJSON `json:"auditEvents"`
+	// Beyond seed 001: lifecycle, currency, rule and ordering.
+	Status               string     `json:"status"`
+	ReconciliationStatus string     `json:"reconciliationStatus"`
+	ExpectedCurrency     string     `json:"expectedCurrency"`
+	RuleID               *string    `json:"ruleId"`
+	Version              int64      `json:"version"`
+	ResolvedAt           *time.Time `json:"resolvedAt"`
+}
+
+func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, events []db.AuditEvent) caseJSON {
+	// jsonb reorders keys; decoding into the struct restores the seed's order.
+	var coverage recon.Coverage
+	_ = json.Unmarshal(c.EvidenceCoverage, &coverage)
+	return caseJSON{
+		ID: c.ID.String(), OrganizationID: c.OrganizationID.String(), PaymentIntentID: c.PaymentIntentID.String(),
+		ExpectedAmount: c.ExpectedAmount.String(), ActualAmount: decStr(c.ActualAmount), ExceptionType: c.ExceptionType,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), PaymentIntent: renderIntent(pi),
+		Verdict: c.Verdict, UnexplainedDelta: decStr(c.UnexplainedDelta), SLAAgeMinutes: slaAge, SLARisk: c.SlaRisk,
+		RequiredLegsTotal: c.RequiredLegsTotal, RequiredLegsPresent: c.RequiredLegsPresent,
+		EvidenceCoverage: coverage, FlowLegs: []flowLegJSON{},
+		ProviderFee: decStr(c.ProviderFee), NetworkFee: decStr(c.NetworkFee), DeveloperFee: decStr(c.DeveloperFee),
+		FxSpread: decStr(c.FxSpread), RoundingDelta: decStr(c.RoundingDelta), Notes: c.Notes,
+		ReconciledAt: utcPtr(c.ReconciledAt), LastRunAt: utcPtr(c.LastRunAt), AuditEvents: renderAudits(events),
+		Status: c.Status, ReconciliationStatus: c.ReconciliationStatus, ExpectedCurrency: c.ExpectedCurrency,
+		RuleID: uuidStr(c.RuleID), Version: c.Version, ResolvedAt: utcPtr(c.ResolvedAt),
+	}
+}
+
+func decStr(d decimal.NullDecimal) *string {
+	if !d.Valid {
+		return nil
+	}
+	s := d.Decimal.String()
+	return &s
+}

@@ -1,0 +1,286 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/money"
+	"github.com/reconlayer/reconlayer/internal/rule"
+	"github.com/reconlayer/reconlayer/internal/ruleset"
+)
+
+type ruleJSON struct {
+	ID             string `json:"id"`
+	OrganizationID string `json:"organizationId"`
+	ruleFields
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func renderRule(r db.ReconciliationRule) ruleJSON {
+	return ruleJSON{ID: r.ID.String(), OrganizationID: r.OrganizationID.String(),
+		ruleFields: toRuleFields(ruleset.FromRow(r)), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// ruleFields is a rule on the wire (amountTolerance as a decimal string).
+type ruleFields struct {
+	Name                              string   `json:"name"`
+	Priority                          int32    `json:"priority"`
+	PaymentType                       *string  `json:"paymentType"`
+	SourceType                        *string  `json:"sourceType"`
+	IsActive                          bool     `json:"isActive"`
+	AmountTolerance                   string   `json:"amountTolerance"`
+	AmountToleranceBps                int32    `json:"amountToleranceBps"`
+	TimeWindowMinutes                 int32    `json:"timeWindowMinutes"`
+	AllowExplicitIDMatch              bool     `json:"allowExplicitIdMatch"`
+	AllowProviderIDMatch              bool     `json:"allowProviderIdMatch"`
+	AllowTxHashMatch                  bool     `json:"allowTxHashMatch"`
+	AllowReferenceExactMatch          bool     `json:"allowReferenceExactMatch"`
+	AllowAmountAndTimeWindowMatch     bool     `json:"allowAmountAndTimeWindowMatch"`
+	RequiredLegTypes                  []string `json:"requiredLegTypes"`
+	RequireAllRequiredLegs            bool     `json:"requireAllRequiredLegs"`
+	ExpectedCompletionMinutes         int32    `json:"expectedCompletionMinutes"`
+	SLARiskThresholdPercent           int32    `json:"slaRiskThresholdPercent"`
+	DelayedSettlementThresholdMinutes int32    `json:"delayedSettlementThresholdMinutes"`
+}
+
+func toRuleFields(r rule.Rule) ruleFields {
+	return ruleFields{
+		Name: r.Name, Priority: r.Priority, PaymentType: r.PaymentType, SourceType: r.SourceType, IsActive: r.IsActive,
+		AmountTolerance: r.AmountTolerance.String(), AmountToleranceBps: r.AmountToleranceBps,
+		TimeWindowMinutes: r.TimeWindowMinutes, AllowExplicitIDMatch: r.AllowExplicitIDMatch,
+		AllowProviderIDMatch: r.AllowProviderIDMatch, AllowTxHashMatch: r.AllowTxHashMatch,
+		AllowReferenceExactMatch: r.AllowReferenceExactMatch, AllowAmountAndTimeWindowMatch: r.AllowAmountAndTimeWindowMatch,
+		RequiredLegTypes: r.RequiredLegTypes, RequireAllRequiredLegs: r.RequireAllRequiredLegs,
+		ExpectedCompletionMinutes: r.ExpectedCompletionMinutes, SLARiskThresholdPercent: r.SLARiskThresholdPercent,
+		DelayedSettlementThresholdMinutes: r.DelayedSettlementThresholdMinutes,
+	}
+}
+
+// ruleRequest is the body of POST (every field but name optional, defaults
+// from the built-in rule of the payment type) and of PATCH (fields given
+// replace the stored ones; paymentType and sourceType may be null = any).
+type ruleRequest struct {
+	Name                              *string          `json:"name"`
+	Priority                          *int32           `json:"priority"`
+	PaymentType                       nullable[string] `json:"paymentType"`
+	SourceType                        nullable[string] `json:"sourceType"`
+	IsActive                          *bool            `json:"isActive"`
+	AmountTolerance                   *money.Amount    `json:"amountTolerance"`
+	AmountToleranceBps                *int32           `json:"amountToleranceBps"`
+	TimeWindowMinutes                 *int32           `json:"timeWindowMinutes"`
+	AllowExplicitIDMatch              *bool            `json:"allowExplicitIdMatch"`
+	AllowProviderIDMatch              *bool            `json:"allowProviderIdMatch"`
+	AllowTxHashMatch                  *bool            `json:"allowTxHashMatch"`
+	AllowReferenceExactMatch          *bool            `json:"allowReferenceExactMatch"`
+	AllowAmountAndTimeWindowMatch     *bool            `json:"allowAmountAndTimeWindowMatch"`
+	RequiredLegTypes                  []string         `json:"requiredLegTypes"`
+	RequireAllRequiredLegs            *bool            `json:"requireAllRequiredLegs"`
+	ExpectedCompletionMinutes         *int32           `json:"expectedCompletionMinutes"`
+	SLARiskThresholdPercent           *int32           `json:"slaRiskThresholdPercent"`
+	DelayedSettlementThresholdMinutes *int32           `json:"delayedSettlementThresholdMinutes"`
+}
+
+// apply writes the given fields onto r.
+func (q *ruleRequest) apply(r *rule.Rule) {
+	set := func(dst *int32, v *int32) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setB := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	if q.Name != nil {
+		r.Name = strings.TrimSpace(*q.Name)
+	}
+	if q.PaymentType.Set {
+		r.PaymentType = q.PaymentType.Value
+	}
+	if q.SourceType.Set {
+		r.SourceType = q.SourceType.Value
+	}
+	if q.AmountTolerance != nil {
+		r.AmountTolerance = q.AmountTolerance.Decimal
+	}
+	if q.RequiredLegTypes != nil {
+		r.RequiredLegTypes = q.RequiredLegTypes
+	}
+	set(&r.Priority, q.Priority)
+	set(&r.AmountToleranceBps, q.AmountToleranceBps)
+	set(&r.TimeWindowMinutes, q.TimeWindowMinutes)
+	set(&r.ExpectedCompletionMinutes, q.ExpectedCompletionMinutes)
+	set(&r.SLARiskThresholdPercent, q.SLARiskThresholdPercent)
+	set(&r.DelayedSettlementThresholdMinutes, q.DelayedSettlementThresholdMinutes)
+	setB(&r.IsActive, q.IsActive)
+	setB(&r.AllowExplicitIDMatch, q.AllowExplicitIDMatch)
+	setB(&r.AllowProviderIDMatch, q.AllowProviderIDMatch)
+	setB(&r.AllowTxHashMatch, q.AllowTxHashMatch)
+	setB(&r.AllowReferenceExactMatch, q.AllowReferenceExactMatch)
+	setB(&r.AllowAmountAndTimeWindowMatch, q.AllowAmountAndTimeWindowMatch)
+	setB(&r.RequireAllRequiredLegs, q.RequireAllRequiredLegs)
+}
+
+// validateRule checks a whole rule, as it would be stored.
+func validateRule(r rule.Rule, is *issues) {
+	if r.Name == "" || chars(r.Name) > 200 {
+		is.add([]string{"name"}, "Required; 1 to 200 characters.")
+	}
+	if r.PaymentType != nil && !slices.Contains(rule.PaymentTypes, *r.PaymentType) {
+		is.add([]string{"paymentType"}, "Must be one of %s, or null for every type.", strings.Join(rule.PaymentTypes, ", "))
+	}
+	if r.SourceType != nil && !slices.Contains(rule.SourceTypes, *r.SourceType) {
+		is.add([]string{"sourceType"}, "Must be one of %s, or null for every source.", strings.Join(rule.SourceTypes, ", "))
+	}
+	if r.Priority < 0 || r.Priority > 1_000_000 {
+		is.add([]string{"priority"}, "Must be from 0 to 1000000 (lower runs first).")
+	}
+	if r.AmountTolerance.IsNegative() {
+		is.add([]string{"amountTolerance"}, "Must not be negative.")
+	}
+	if r.AmountToleranceBps < 0 || r.AmountToleranceBps > 10000 {
+		is.add([]string{"amountToleranceBps"}, "Must be from 0 to 10000 basis points.")
+	}
+	minutes := func(name string, v int32) {
+		if v < 1 || v > 525_600 {
+			is.add([]string{name}, "Must be from 1 to 525600 minutes (a year).")
+		}
+	}
+	minutes("timeWindowMinutes", r.TimeWindowMinutes)
+	minutes("expectedCompletionMinutes", r.ExpectedCompletionMinutes)
+	minutes("delayedSettlementThresholdMinutes", r.DelayedSettlementThresholdMinutes)
+	if r.SLARiskThresholdPercent < 1 || r.SLARiskThresholdPercent > 100 {
+		is.add([]string{"slaRiskThresholdPercent"}, "Must be from 1 to 100.")
+	}
+	if len(r.RequiredLegTypes) == 0 && r.PaymentType != nil {
+		is.add([]string{"requiredLegTypes"}, "Must name at least one of %s (only a rule for every payment type may leave it empty).",
+			strings.Join(rule.LegTypes, ", "))
+	}
+	for i, t := range r.RequiredLegTypes {
+		switch {
+		case !slices.Contains(rule.LegTypes, t):
+			is.add([]string{"requiredLegTypes", itoa(i)}, "Must be one of %s.", strings.Join(rule.LegTypes, ", "))
+		case slices.Index(r.RequiredLegTypes, t) != i:
+			is.add([]string{"requiredLegTypes", itoa(i)}, "%q is listed twice.", t)
+		}
+	}
+}
+
+// createRuleRequest is a POST body: the rule it describes is the built-in
+// default of its payment type with the given fields applied.
+type createRuleRequest struct {
+	ruleRequest
+}
+
+func (q *createRuleRequest) rule() rule.Rule {
+	pt := rule.PaymentOther
+	if q.PaymentType.Value != nil && slices.Contains(rule.PaymentTypes, *q.PaymentType.Value) {
+		pt = *q.PaymentType.Value
+	}
+	r := rule.Default(pt)
+	r.Name, r.Priority, r.PaymentType = "", 100, nil
+	if q.PaymentType.Value == nil {
+		// For every payment type: each type's own legs unless named (rule.Select).
+		r.RequiredLegTypes = []string{}
+	}
+	q.apply(&r)
+	return r
+}
+
+func (q *createRuleRequest) validate(is *issues) { validateRule(q.rule(), is) }
+
+func (s *server) createRule(c *gin.Context) {
+	var req createRuleRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	_, err := s.rules.Create(c.Request.Context(), mustPrincipal(c).OrganizationID, req.rule(),
+		completeWith(c, status[db.ReconciliationRule](http.StatusCreated), plain(func(r db.ReconciliationRule) any { return renderRule(r) }), nil))
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	respondCompleted(c)
+}
+
+func (s *server) updateRule(c *gin.Context) {
+	id, ok := pathID(c, "Reconciliation rule")
+	if !ok {
+		return
+	}
+	var req ruleRequest
+	if !s.bindJSON(c, &req) {
+		return
+	}
+	row, err := s.rules.Update(c.Request.Context(), mustPrincipal(c).OrganizationID, id, func(r *rule.Rule) error {
+		req.apply(r)
+		var is issues
+		validateRule(*r, &is)
+		return is.err()
+	})
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderRule(row))
+}
+
+func (s *server) getRule(c *gin.Context) {
+	id, ok := pathID(c, "Reconciliation rule")
+	if !ok {
+		return
+	}
+	row, err := s.rules.Get(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderRule(row))
+}
+
+func (s *server) deleteRule(c *gin.Context) {
+	id, ok := pathID(c, "Reconciliation rule")
+	if !ok {
+		return
+	}
+	row, err := s.rules.Delete(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
+	if err != nil {
+		abort(c, serviceError(err))
+		return
+	}
+	c.JSON(http.StatusOK, renderRule(row))
+}
+
+func (s *server) listRules(c *gin.Context) {
+	var is issues
+	q := listQuery(c, &is, "paymentType")
+	p := db.ListRulesParams{OrganizationID: mustPrincipal(c).OrganizationID, PaymentType: q.enum("paymentType", rule.PaymentTypes)}
+	pg := parsePage(c, &is)
+	if err := is.err(); err != nil {
+		abort(c, err)
+		return
+	}
+	p.Lim, p.Off = int32(pg.Limit), int32(pg.Offset)
+	p.AfterCreatedAt, p.AfterID = pg.Bound()
+	rows, total, err := s.rules.List(c.Request.Context(), p)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	resp := listResponse[ruleJSON]{Items: make([]ruleJSON, len(rows)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
+	for i, r := range rows {
+		resp.Items[i] = renderRule(r)
+	}
+	if len(rows) == pg.Limit {
+		last := rows[len(rows)-1]
+		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+	}
+	c.JSON(http.StatusOK, resp)
+}

@@ -1,0 +1,295 @@
+// Package cases reads reconciliation cases and applies the actions people
+// take on them (notes, resolve, reopen, archive, rerun). Every change locks
+// the case row, bumps its version and appends an audit event in the same
+// transaction.
+package cases
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/page"
+	"github.com/reconlayer/reconlayer/internal/recon"
+	"github.com/reconlayer/reconlayer/internal/rule"
+	"github.com/reconlayer/reconlayer/internal/txn"
+)
+
+// ErrNotFound: no such case in the organization.
+var ErrNotFound = errors.New("reconciliation case not found")
+
+// Case statuses.
+const (
+	StatusOpen     = "open"
+	StatusResolved = "resolved"
+	StatusArchived = "archived"
+)
+
+// TransitionError: the action makes no sense in the case's status.
+type TransitionError struct {
+	Action string
+	From   string
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("cannot %s a case that is %s", e.Action, e.From)
+}
+
+// Service owns reconciliation_cases.
+type Service struct {
+	pool *pgxpool.Pool
+	q    *db.Queries
+}
+
+// New builds the service.
+func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
+
+// Bundle is one case with everything read alongside it.
+type Bundle struct {
+	Row   db.GetCaseRow
+	Audit []db.AuditEvent
+}
+
+// Get reads a case with its intent and audit events.
+func (s *Service) Get(ctx context.Context, org, id uuid.UUID) (Bundle, error) {
+	return ReadBundle(ctx, s.q, org, id)
+}
+
+// ReadBundle reads a case with q, which may be bound to a transaction (to
+// render the state a change is about to commit).
+func ReadBundle(ctx context.Context, q *db.Queries, org, id uuid.UUID) (Bundle, error) {
+	row, err := q.GetCase(ctx, db.GetCaseParams{OrganizationID: org, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Bundle{}, ErrNotFound
+	}
+	if err != nil {
+		return Bundle{}, fmt.Errorf("read case: %w", err)
+	}
+	ev, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: []uuid.UUID{id}})
+	if err != nil {
+		return Bundle{}, fmt.Errorf("read audit events: %w", err)
+	}
+	return Bundle{Row: row, Audit: ev}, nil
+}
+
+// List returns a page of cases, their audit events by case, and the total
+// matching the filters.
+func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCasesRow, map[uuid.UUID][]db.AuditEvent, int64, error) {
+	total, err := s.q.CountCases(ctx, countParams(p))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("count cases: %w", err)
+	}
+	rows, err := s.q.ListCases(ctx, p)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("list cases: %w", err)
+	}
+	audit, err := auditByCase(ctx, s.q, p.OrganizationID, rows)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return rows, audit, total, nil
+}
+
+// auditByCase reads the audit events of a page of cases in one query.
+func auditByCase(ctx context.Context, q *db.Queries, org uuid.UUID, rows []db.ListCasesRow) (map[uuid.UUID][]db.AuditEvent, error) {
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ReconciliationCase.ID
+	}
+	events, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: ids})
+	if err != nil {
+		return nil, fmt.Errorf("read audit events: %w", err)
+	}
+	byCase := make(map[uuid.UUID][]db.AuditEvent, len(rows))
+	for _, e := range events {
+		byCase[*e.CaseID] = append(byCase[*e.CaseID], e)
+	}
+	return byCase, nil
+}
+
+func countParams(p db.ListCasesParams) db.CountCasesParams {
+	return db.CountCasesParams{
+		OrganizationID: p.OrganizationID, Status: p.Status, ReconciliationStatus: p.ReconciliationStatus,
+		Verdicts: p.Verdicts, ExceptionType: p.ExceptionType, SlaRisk: p.SlaRisk,
+		ExternalReference: p.ExternalReference, PaymentIntentID: p.PaymentIntentID,
+		CreatedFrom: p.CreatedFrom, CreatedTo: p.CreatedTo,
+	}
+}
+
+// ExportBatch is a page of cases with their audit events by case id.
+type ExportBatch struct {
+	Cases []db.ListCasesRow
+	Audit map[uuid.UUID][]db.AuditEvent
+}
+
+// exportPage trades round trips against memory: a page is held at once.
+const exportPage = 1000
+
+// Export walks every case matching the filters (newest first) in keyset
+// pages and hands each page to emit, so memory stays flat however many cases
+// match. Each page costs two queries, never one per case. The count and every
+// page read one snapshot (a repeatable-read transaction), so the total always
+// equals the number of cases emitted even while cases change.
+func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(int64) error, emit func(ExportBatch) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	q := s.q.WithTx(tx)
+	n, err := q.CountCases(ctx, countParams(p))
+	if err != nil {
+		return fmt.Errorf("export count: %w", err)
+	}
+	if err := total(n); err != nil {
+		return err
+	}
+	p.Lim, p.Off = exportPage, 0
+	p.AfterCreatedAt, p.AfterID = page.Page{}.Bound()
+	for {
+		rows, err := q.ListCases(ctx, p)
+		if err != nil {
+			return fmt.Errorf("export cases: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		byCase, err := auditByCase(ctx, q, p.OrganizationID, rows)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := emit(ExportBatch{Cases: rows, Audit: byCase}); err != nil {
+			return err
+		}
+		if len(rows) < exportPage {
+			return nil
+		}
+		last := rows[len(rows)-1].ReconciliationCase
+		p.AfterCreatedAt, p.AfterID = last.CreatedAt, last.ID
+	}
+}
+
+// Action is who does what to a case.
+type Action struct {
+	OrganizationID uuid.UUID
+	CaseID         uuid.UUID
+	Actor          string
+}
+
+// allowed says which statuses each action may start from.
+var allowed = map[string][]string{
+	"resolve": {StatusOpen},
+	"reopen":  {StatusResolved, StatusArchived},
+	"archive": {StatusOpen, StatusResolved},
+	"rerun":   {StatusOpen, StatusResolved},
+	"note":    {StatusOpen, StatusResolved, StatusArchived},
+}
+
+// change runs one action: lock, check the transition, apply, audit.
+func (s *Service) change(ctx context.Context, a Action, action string,
+	apply func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error),
+	finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.ReconciliationCase, error) {
+		q := s.q.WithTx(tx)
+		c, err := q.LockCase(ctx, db.LockCaseParams{OrganizationID: a.OrganizationID, ID: a.CaseID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return c, ErrNotFound
+		}
+		if err != nil {
+			return c, fmt.Errorf("lock case: %w", err)
+		}
+		if !slices.Contains(allowed[action], c.Status) {
+			return c, &TransitionError{Action: action, From: c.Status}
+		}
+		updated, ev, err := apply(q, c)
+		if err != nil {
+			return c, err
+		}
+		ev.OrganizationID, ev.CaseID, ev.PaymentIntentID, ev.Actor = c.OrganizationID, &c.ID, &c.PaymentIntentID, a.Actor
+		if _, err := audit.Append(ctx, q, ev); err != nil {
+			return c, err
+		}
+		return updated, nil
+	}, finish)
+}
+
+func (s *Service) setStatus(ctx context.Context, a Action, action, to, eventType, message string, reason *string,
+	finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.change(ctx, a, action, func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
+		updated, err := q.SetCaseStatus(ctx, db.SetCaseStatusParams{OrganizationID: c.OrganizationID, ID: c.ID, Status: to})
+		payload := map[string]any{"from": c.Status, "to": to}
+		if reason != nil {
+			payload["reason"] = *reason
+		}
+		return updated, audit.Event{Type: eventType, Message: message, Payload: payload}, err
+	}, finish)
+}
+
+// Resolve closes an open case by hand.
+func (s *Service) Resolve(ctx context.Context, a Action, reason *string, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.setStatus(ctx, a, "resolve", StatusResolved, "case.resolved", "Case resolved manually.", reason, finish)
+}
+
+// Reopen brings a resolved or archived case back to open.
+func (s *Service) Reopen(ctx context.Context, a Action, reason *string, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.setStatus(ctx, a, "reopen", StatusOpen, "case.reopened", "Case reopened.", reason, finish)
+}
+
+// Archive retires a case.
+func (s *Service) Archive(ctx context.Context, a Action, reason *string, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.setStatus(ctx, a, "archive", StatusArchived, "case.archived", "Case archived.", reason, finish)
+}
+
+// AddNote records a note; the case shows the latest, the audit trail all.
+func (s *Service) AddNote(ctx context.Context, a Action, note string, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.change(ctx, a, "note", func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
+		updated, err := q.SetCaseNotes(ctx, db.SetCaseNotesParams{OrganizationID: c.OrganizationID, ID: c.ID, Notes: &note})
+		return updated, audit.Event{Type: "case.note_added", Message: note, Payload: map[string]any{"note": note}}, err
+	}, finish)
+}
+
+// Rerun re-evaluates the case now from its rule snapshot and its legs.
+func (s *Service) Rerun(ctx context.Context, a Action, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
+	return s.change(ctx, a, "rerun", func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
+		var r rule.Rule
+		if err := json.Unmarshal(c.RuleSnapshot, &r); err != nil {
+			return c, audit.Event{}, fmt.Errorf("rule snapshot of case %s: %w", c.ID, err)
+		}
+		// Evidence legs arrive with evidence ingestion; until then none exist.
+		coverage, total, present := recon.CoverageOf(r, nil)
+		covJSON, _ := json.Marshal(coverage)
+		updated, err := q.SetCaseCoverage(ctx, db.SetCaseCoverageParams{
+			OrganizationID: c.OrganizationID, ID: c.ID, EvidenceCoverage: covJSON,
+			RequiredLegsTotal: int32(total), RequiredLegsPresent: int32(present),
+		})
+		return updated, audit.Event{
+			Type: "case.evaluated", Message: "Case re-evaluated on request.",
+			Payload: map[string]any{"verdict": updated.Verdict, "reconciliationStatus": updated.ReconciliationStatus,
+				"requiredLegsPresent": present, "requiredLegsTotal": total},
+		}, err
+	}, finish)
+}
+
+// AuditEvents lists audit events (newest first) and the total.
+func (s *Service) AuditEvents(ctx context.Context, p db.ListAuditEventsParams) ([]db.AuditEvent, int64, error) {
+	total, err := s.q.CountAuditEvents(ctx, db.CountAuditEventsParams{
+		OrganizationID: p.OrganizationID, CaseID: p.CaseID, PaymentIntentID: p.PaymentIntentID,
+		EventType: p.EventType, OccurredFrom: p.OccurredFrom, OccurredTo: p.OccurredTo,
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("count audit events: %w", err)
+	}
+	rows, err := s.q.ListAuditEvents(ctx, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list audit events: %w", err)
+	}
+	return rows, total, nil
+}

@@ -1,0 +1,36 @@
+-- name: InsertAuditEvent :one
+INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: AuditEventsForCases :many
+-- One query for a page of cases (reads and exports never ask per case).
+SELECT * FROM audit_events
+WHERE organization_id = @organization_id AND case_id = ANY(@case_ids::uuid[])
+ORDER BY case_id, occurred_at, id;
+
+-- name: AuditEventsForIntent :many
+SELECT * FROM audit_events
+WHERE organization_id = $1 AND payment_intent_id = $2
+ORDER BY occurred_at, id;
+
+-- name: ListAuditEvents :many
+SELECT * FROM audit_events
+WHERE organization_id = @organization_id
+  AND (sqlc.narg(case_id)::uuid IS NULL OR case_id = sqlc.narg(case_id))
+  AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR payment_intent_id = sqlc.narg(payment_intent_id))
+  AND (sqlc.narg(event_type)::text IS NULL OR event_type = sqlc.narg(event_type))
+  AND (sqlc.narg(occurred_from)::timestamptz IS NULL OR occurred_at >= sqlc.narg(occurred_from))
+  AND (sqlc.narg(occurred_to)::timestamptz IS NULL OR occurred_at < sqlc.narg(occurred_to))
+  AND (occurred_at, id) < (@after_occurred_at::timestamptz, @after_id::uuid)
+ORDER BY occurred_at DESC, id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CountAuditEvents :one
+SELECT count(*) FROM audit_events
+WHERE organization_id = @organization_id
+  AND (sqlc.narg(case_id)::uuid IS NULL OR case_id = sqlc.narg(case_id))
+  AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR payment_intent_id = sqlc.narg(payment_intent_id))
+  AND (sqlc.narg(event_type)::text IS NULL OR event_type = sqlc.narg(event_type))
+  AND (sqlc.narg(occurred_from)::timestamptz IS NULL OR occurred_at >= sqlc.narg(occurred_from))
+  AND (sqlc.narg(occurred_to)::timestamptz IS NULL OR occurred_at < sqlc.narg(occurred_to));

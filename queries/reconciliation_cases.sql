@@ -1,0 +1,78 @@
+-- name: CreateCase :one
+INSERT INTO reconciliation_cases (
+    organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
+    evidence_coverage, rule_id, rule_snapshot
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: InsertRequiredLegs :exec
+INSERT INTO required_legs (case_id, organization_id, leg_type)
+SELECT @case_id, @organization_id, unnest(@leg_types::text[]);
+
+-- name: GetCaseByIntent :one
+SELECT * FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2;
+
+-- name: GetCase :one
+SELECT sqlc.embed(c), sqlc.embed(pi),
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1 AND c.id = $2;
+
+-- name: LockCase :one
+-- Serializes every change to one case (actions now, evidence later).
+SELECT * FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: ListCases :many
+SELECT sqlc.embed(c), sqlc.embed(pi),
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = @organization_id
+  AND (sqlc.narg(status)::text IS NULL OR c.status = sqlc.narg(status))
+  AND (sqlc.narg(reconciliation_status)::text IS NULL OR c.reconciliation_status = sqlc.narg(reconciliation_status))
+  AND (cardinality(@verdicts::text[]) = 0 OR c.verdict = ANY(@verdicts::text[]))
+  AND (sqlc.narg(exception_type)::text IS NULL OR c.exception_type = sqlc.narg(exception_type))
+  AND (sqlc.narg(sla_risk)::boolean IS NULL OR c.sla_risk = sqlc.narg(sla_risk))
+  AND (sqlc.narg(external_reference)::text IS NULL OR pi.external_reference = sqlc.narg(external_reference))
+  AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR c.payment_intent_id = sqlc.narg(payment_intent_id))
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR c.created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR c.created_at < sqlc.narg(created_to))
+  AND (c.created_at, c.id) < (@after_created_at::timestamptz, @after_id::uuid)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CountCases :one
+SELECT count(*)
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = @organization_id
+  AND (sqlc.narg(status)::text IS NULL OR c.status = sqlc.narg(status))
+  AND (sqlc.narg(reconciliation_status)::text IS NULL OR c.reconciliation_status = sqlc.narg(reconciliation_status))
+  AND (cardinality(@verdicts::text[]) = 0 OR c.verdict = ANY(@verdicts::text[]))
+  AND (sqlc.narg(exception_type)::text IS NULL OR c.exception_type = sqlc.narg(exception_type))
+  AND (sqlc.narg(sla_risk)::boolean IS NULL OR c.sla_risk = sqlc.narg(sla_risk))
+  AND (sqlc.narg(external_reference)::text IS NULL OR pi.external_reference = sqlc.narg(external_reference))
+  AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR c.payment_intent_id = sqlc.narg(payment_intent_id))
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR c.created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR c.created_at < sqlc.narg(created_to));
+
+-- name: SetCaseStatus :one
+UPDATE reconciliation_cases SET
+    status = @status,
+    resolved_at = CASE WHEN @status::text = 'resolved' THEN now() WHEN @status::text = 'open' THEN NULL ELSE resolved_at END,
+    version = version + 1, updated_at = now()
+WHERE organization_id = @organization_id AND id = @id
+RETURNING *;
+
+-- name: SetCaseNotes :one
+UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = now()
+WHERE organization_id = $1 AND id = $2
+RETURNING *;
+
+-- name: RequiredLegTypes :many
+SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type;
+
+-- name: SetCaseCoverage :one
+UPDATE reconciliation_cases SET
+    evidence_coverage = $3, required_legs_total = $4, required_legs_present = $5,
+    last_run_at = now(), version = version + 1, updated_at = now()
+WHERE organization_id = $1 AND id = $2
+RETURNING *;
