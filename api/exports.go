@@ -12,7 +12,6 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
-	"github.com/reconlayer/reconlayer/internal/recon"
 )
 
 // exportFilters echoes the filters an export was made with (seed 001).
@@ -191,8 +190,7 @@ func (s *server) exportCSV(c *gin.Context, w *bufio.Writer, p db.ListCasesParams
 		func(b cases.ExportBatch) error {
 			for _, r := range b.Cases {
 				cs, pi := r.ReconciliationCase, r.PaymentIntent
-				var cov recon.Coverage
-				_ = json.Unmarshal(cs.EvidenceCoverage, &cov)
+				cov := coverageOf(cs)
 				err := cw.Write([]string{
 					cs.ID.String(), cs.OrganizationID.String(), pi.ID.String(), cell(pi.ExternalReference), cs.Status,
 					cs.ReconciliationStatus, opt(cs.Verdict), opt(cs.ExceptionType), cs.ExpectedAmount.String(),

@@ -235,9 +235,9 @@ WITH pi AS (
     RETURNING id, organization_id, destination_amount, created_at
 ), c AS (
     INSERT INTO reconciliation_cases (organization_id, payment_intent_id, expected_amount, expected_currency,
-        required_legs_total, evidence_coverage, rule_snapshot, created_at, updated_at)
-    SELECT organization_id, id, destination_amount, 'USDC', 2,
-        '{"expected":"present","provider":"missing","chain":"missing","bank":"not_required","file":"not_required"}',
+        required_legs_total, coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_snapshot,
+        created_at, updated_at)
+    SELECT organization_id, id, destination_amount, 'USDC', 2, 'missing', 'missing', 'not_required', 'not_required',
         '{}', created_at, created_at
     FROM pi
     RETURNING id, organization_id, payment_intent_id

@@ -129,16 +129,13 @@ type caseJSON struct {
 }
 
 func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, events []db.AuditEvent) caseJSON {
-	// jsonb reorders keys; decoding into the struct restores the seed's order.
-	var coverage recon.Coverage
-	_ = json.Unmarshal(c.EvidenceCoverage, &coverage)
 	return caseJSON{
 		ID: c.ID.String(), OrganizationID: c.OrganizationID.String(), PaymentIntentID: c.PaymentIntentID.String(),
 		ExpectedAmount: c.ExpectedAmount.String(), ActualAmount: decStr(c.ActualAmount), ExceptionType: c.ExceptionType,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), PaymentIntent: renderIntent(pi),
 		Verdict: c.Verdict, UnexplainedDelta: decStr(c.UnexplainedDelta), SLAAgeMinutes: slaAge, SLARisk: c.SlaRisk,
 		RequiredLegsTotal: c.RequiredLegsTotal, RequiredLegsPresent: c.RequiredLegsPresent,
-		EvidenceCoverage: coverage, FlowLegs: []flowLegJSON{},
+		EvidenceCoverage: coverageOf(c), FlowLegs: []flowLegJSON{},
 		ProviderFee: decStr(c.ProviderFee), NetworkFee: decStr(c.NetworkFee), DeveloperFee: decStr(c.DeveloperFee),
 		FxSpread: decStr(c.FxSpread), RoundingDelta: decStr(c.RoundingDelta), Notes: c.Notes,
 		ReconciledAt: utcPtr(c.ReconciledAt), LastRunAt: utcPtr(c.LastRunAt), AuditEvents: renderAudits(events),
@@ -153,4 +150,9 @@ func decStr(d decimal.NullDecimal) *string {
 	}
 	s := d.Decimal.String()
 	return &s
+}
+
+func coverageOf(c db.ReconciliationCase) recon.Coverage {
+	return recon.Coverage{Expected: recon.CoveragePresent, Provider: c.CoverageProvider, Chain: c.CoverageChain,
+		Bank: c.CoverageBank, File: c.CoverageFile}
 }

@@ -89,7 +89,11 @@ CREATE TABLE reconciliation_cases (
     sla_risk               boolean NOT NULL DEFAULT false,
     required_legs_total    integer NOT NULL,
     required_legs_present  integer NOT NULL DEFAULT 0,
-    evidence_coverage      jsonb NOT NULL,
+    -- evidenceCoverage per kind of evidence (the intent itself is always present).
+    coverage_provider      text NOT NULL CHECK (coverage_provider IN ('present', 'pending', 'missing', 'failed', 'not_required')),
+    coverage_chain         text NOT NULL CHECK (coverage_chain IN ('present', 'pending', 'missing', 'failed', 'not_required')),
+    coverage_bank          text NOT NULL CHECK (coverage_bank IN ('present', 'pending', 'missing', 'failed', 'not_required')),
+    coverage_file          text NOT NULL CHECK (coverage_file IN ('present', 'pending', 'missing', 'failed', 'not_required')),
     notes                  text,
     rule_id                uuid REFERENCES reconciliation_rules (id),
     rule_snapshot          jsonb NOT NULL,

