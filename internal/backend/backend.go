@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	pgxdecimal "github.com/jackc/pgx-shopspring-decimal"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -22,25 +20,9 @@ import (
 // instead of hanging the process.
 const connectTimeout = 5 * time.Second
 
-// PoolConfig parses a database URL into the pool configuration every process
-// (and every test) uses: numeric columns decode straight into
-// decimal.Decimal, where pgx's generic path goes through text and math/big
-// (the export spent a third of its CPU there).
-func PoolConfig(databaseURL string) (*pgxpool.Config, error) {
-	pcfg, err := pgxpool.ParseConfig(databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	pcfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
-		pgxdecimal.Register(conn.TypeMap())
-		return nil
-	}
-	return pcfg, nil
-}
-
 // OpenPostgres connects and pings, so that a bad DATABASE_URL fails at startup.
 func OpenPostgres(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
-	pcfg, err := PoolConfig(cfg.DatabaseURL)
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, &config.Error{Var: "DATABASE_URL", Msg: "cannot parse: " + firstLine(err)}
 	}
