@@ -172,15 +172,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	resp := listResponse[apiKeyJSON]{Items: make([]apiKeyJSON, 0, len(keys)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
-	for _, k := range keys {
-		resp.Items = append(resp.Items, renderAPIKey(k))
-	}
-	if len(keys) == pg.Limit {
-		last := keys[len(keys)-1]
-		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
-	c.JSON(http.StatusOK, resp)
+	respondList(c, pg, keys, total, renderAPIKey, func(k db.APIKey) (time.Time, uuid.UUID) { return k.CreatedAt, k.ID })
 }
 
 // pathID parses the :id parameter; a malformed id is as missing as an unknown one.

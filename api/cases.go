@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reconlayer/reconlayer/internal/cases"
@@ -54,15 +56,13 @@ func (s *server) listCases(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	resp := listResponse[caseJSON]{Items: make([]caseJSON, len(rows)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
-	for i, r := range rows {
-		resp.Items[i] = renderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, audit[r.ReconciliationCase.ID])
-	}
-	if len(rows) == pg.Limit {
-		last := rows[len(rows)-1].ReconciliationCase
-		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
-	c.JSON(http.StatusOK, resp)
+	respondList(c, pg, rows, total,
+		func(r db.ListCasesRow) caseJSON {
+			return renderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, audit[r.ReconciliationCase.ID])
+		},
+		func(r db.ListCasesRow) (time.Time, uuid.UUID) {
+			return r.ReconciliationCase.CreatedAt, r.ReconciliationCase.ID
+		})
 }
 
 func renderBundle(b cases.Bundle) caseJSON {
@@ -175,10 +175,5 @@ func (s *server) listAuditEvents(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	resp := listResponse[auditEventJSON]{Items: renderAudits(rows), Total: total, Limit: pg.Limit, Offset: pg.Offset}
-	if len(rows) == pg.Limit {
-		last := rows[len(rows)-1]
-		resp.NextCursor = encodeCursor(last.OccurredAt, last.ID)
-	}
-	c.JSON(http.StatusOK, resp)
+	respondList(c, pg, rows, total, renderAudit, func(e db.AuditEvent) (time.Time, uuid.UUID) { return e.OccurredAt, e.ID })
 }

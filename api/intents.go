@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
 	"github.com/reconlayer/reconlayer/internal/auth"
@@ -319,15 +320,7 @@ func (s *server) listIntents(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	resp := listResponse[intentFullJSON]{Items: make([]intentFullJSON, len(rows)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
-	for i, r := range rows {
-		resp.Items[i] = renderIntentFull(r)
-	}
-	if len(rows) == pg.Limit {
-		last := rows[len(rows)-1]
-		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
-	c.JSON(http.StatusOK, resp)
+	respondList(c, pg, rows, total, renderIntentFull, func(pi db.PaymentIntent) (time.Time, uuid.UUID) { return pi.CreatedAt, pi.ID })
 }
 
 func (s *server) getIntent(c *gin.Context) {

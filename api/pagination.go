@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -70,4 +71,17 @@ type listResponse[T any] struct {
 	Limit      int    `json:"limit"`
 	Offset     int    `json:"offset"`
 	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// respondList answers one page: every row rendered, and a next cursor from the
+// last row's keyset (key) when the page is full.
+func respondList[R, T any](c *gin.Context, pg page.Page, rows []R, total int64, render func(R) T, key func(R) (time.Time, uuid.UUID)) {
+	resp := listResponse[T]{Items: make([]T, len(rows)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
+	for i, r := range rows {
+		resp.Items[i] = render(r)
+	}
+	if len(rows) == pg.Limit {
+		resp.NextCursor = encodeCursor(key(rows[len(rows)-1]))
+	}
+	c.JSON(http.StatusOK, resp)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/money"
@@ -14,52 +15,20 @@ import (
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
 
+// ruleJSON is a rule on the wire: the rule's own fields (amountTolerance is
+// a decimal string, as decimal.Decimal marshals) between the resource's id,
+// which shadows the rule's uuid id, and its timestamps.
 type ruleJSON struct {
 	ID             string `json:"id"`
 	OrganizationID string `json:"organizationId"`
-	ruleFields
+	rule.Rule
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 func renderRule(r db.ReconciliationRule) ruleJSON {
 	return ruleJSON{ID: r.ID.String(), OrganizationID: r.OrganizationID.String(),
-		ruleFields: toRuleFields(ruleset.FromRow(r)), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
-}
-
-// ruleFields is a rule on the wire (amountTolerance as a decimal string).
-type ruleFields struct {
-	Name                              string   `json:"name"`
-	Priority                          int32    `json:"priority"`
-	PaymentType                       *string  `json:"paymentType"`
-	SourceType                        *string  `json:"sourceType"`
-	IsActive                          bool     `json:"isActive"`
-	AmountTolerance                   string   `json:"amountTolerance"`
-	AmountToleranceBps                int32    `json:"amountToleranceBps"`
-	TimeWindowMinutes                 int32    `json:"timeWindowMinutes"`
-	AllowExplicitIDMatch              bool     `json:"allowExplicitIdMatch"`
-	AllowProviderIDMatch              bool     `json:"allowProviderIdMatch"`
-	AllowTxHashMatch                  bool     `json:"allowTxHashMatch"`
-	AllowReferenceExactMatch          bool     `json:"allowReferenceExactMatch"`
-	AllowAmountAndTimeWindowMatch     bool     `json:"allowAmountAndTimeWindowMatch"`
-	RequiredLegTypes                  []string `json:"requiredLegTypes"`
-	RequireAllRequiredLegs            bool     `json:"requireAllRequiredLegs"`
-	ExpectedCompletionMinutes         int32    `json:"expectedCompletionMinutes"`
-	SLARiskThresholdPercent           int32    `json:"slaRiskThresholdPercent"`
-	DelayedSettlementThresholdMinutes int32    `json:"delayedSettlementThresholdMinutes"`
-}
-
-func toRuleFields(r rule.Rule) ruleFields {
-	return ruleFields{
-		Name: r.Name, Priority: r.Priority, PaymentType: r.PaymentType, SourceType: r.SourceType, IsActive: r.IsActive,
-		AmountTolerance: r.AmountTolerance.String(), AmountToleranceBps: r.AmountToleranceBps,
-		TimeWindowMinutes: r.TimeWindowMinutes, AllowExplicitIDMatch: r.AllowExplicitIDMatch,
-		AllowProviderIDMatch: r.AllowProviderIDMatch, AllowTxHashMatch: r.AllowTxHashMatch,
-		AllowReferenceExactMatch: r.AllowReferenceExactMatch, AllowAmountAndTimeWindowMatch: r.AllowAmountAndTimeWindowMatch,
-		RequiredLegTypes: r.RequiredLegTypes, RequireAllRequiredLegs: r.RequireAllRequiredLegs,
-		ExpectedCompletionMinutes: r.ExpectedCompletionMinutes, SLARiskThresholdPercent: r.SLARiskThresholdPercent,
-		DelayedSettlementThresholdMinutes: r.DelayedSettlementThresholdMinutes,
-	}
+		Rule: ruleset.FromRow(r), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // ruleRequest is the body of POST (every field but name optional, defaults
@@ -274,13 +243,5 @@ func (s *server) listRules(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	resp := listResponse[ruleJSON]{Items: make([]ruleJSON, len(rows)), Total: total, Limit: pg.Limit, Offset: pg.Offset}
-	for i, r := range rows {
-		resp.Items[i] = renderRule(r)
-	}
-	if len(rows) == pg.Limit {
-		last := rows[len(rows)-1]
-		resp.NextCursor = encodeCursor(last.CreatedAt, last.ID)
-	}
-	c.JSON(http.StatusOK, resp)
+	respondList(c, pg, rows, total, renderRule, func(r db.ReconciliationRule) (time.Time, uuid.UUID) { return r.CreatedAt, r.ID })
 }

@@ -342,7 +342,7 @@ func TestRulePatchChangesOnlyTheGivenFields(t *testing.T) {
 	require.Nil(t, cleared.SourceType)
 	require.EqualValues(t, 15, cleared.AmountToleranceBps, "an absent field is kept, a null one cleared")
 	require.Equal(t, "renamed", cleared.Name)
-	require.Equal(t, "0.05", cleared.AmountTolerance)
+	require.Equal(t, "0.05", cleared.AmountTolerance.String())
 	require.Equal(t, []string{"bank_settlement", "file_record"}, cleared.RequiredLegTypes)
 	require.False(t, cleared.AllowTxHashMatch)
 	require.True(t, cleared.AllowExplicitIDMatch)
