@@ -4,9 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/recon"
 )
 
@@ -144,11 +143,12 @@ func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, even
 	}
 }
 
-func decStr(d decimal.NullDecimal) *string {
-	if !d.Valid {
+func decStr(n numeric.Null) *string {
+	d := n.Dec()
+	if d == nil {
 		return nil
 	}
-	s := d.Decimal.String()
+	s := d.String()
 	return &s
 }
 

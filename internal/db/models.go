@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
 type APIKey struct {
@@ -67,9 +67,9 @@ type PaymentIntent struct {
 	ID                   uuid.UUID
 	OrganizationID       uuid.UUID
 	ExternalReference    string
-	SourceAmount         decimal.Decimal
+	SourceAmount         numeric.Decimal
 	SourceCurrency       string
-	DestinationAmount    decimal.Decimal
+	DestinationAmount    numeric.Decimal
 	DestinationCurrency  string
 	PaymentType          string
 	PaymentSubtype       *string
@@ -78,8 +78,8 @@ type PaymentIntent struct {
 	Chain                *string
 	BeneficiaryAccount   *string
 	BeneficiaryName      *string
-	ExpectedFxRate       decimal.NullDecimal
-	DeveloperFeeExpected decimal.NullDecimal
+	ExpectedFxRate       numeric.Null
+	DeveloperFeeExpected numeric.Null
 	ProviderTransferID   *string
 	TxHash               *string
 	ClientCompletedAt    *time.Time
@@ -98,15 +98,15 @@ type ReconciliationCase struct {
 	ReconciliationStatus string
 	Verdict              *string
 	ExceptionType        *string
-	ExpectedAmount       decimal.Decimal
+	ExpectedAmount       numeric.Decimal
 	ExpectedCurrency     string
-	ActualAmount         decimal.NullDecimal
-	UnexplainedDelta     decimal.NullDecimal
-	ProviderFee          decimal.NullDecimal
-	NetworkFee           decimal.NullDecimal
-	DeveloperFee         decimal.NullDecimal
-	FxSpread             decimal.NullDecimal
-	RoundingDelta        decimal.NullDecimal
+	ActualAmount         numeric.Null
+	UnexplainedDelta     numeric.Null
+	ProviderFee          numeric.Null
+	NetworkFee           numeric.Null
+	DeveloperFee         numeric.Null
+	FxSpread             numeric.Null
+	RoundingDelta        numeric.Null
 	SlaRisk              bool
 	RequiredLegsTotal    int32
 	RequiredLegsPresent  int32
@@ -133,7 +133,7 @@ type ReconciliationRule struct {
 	PaymentType                       *string
 	SourceType                        *string
 	IsActive                          bool
-	AmountTolerance                   decimal.Decimal
+	AmountTolerance                   numeric.Decimal
 	AmountToleranceBps                int32
 	TimeWindowMinutes                 int32
 	AllowExplicitIDMatch              bool

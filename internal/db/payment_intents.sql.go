@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
 const countPaymentIntents = `-- name: CountPaymentIntents :one
@@ -138,9 +138,9 @@ RETURNING id, organization_id, external_reference, source_amount, source_currenc
 type InsertPaymentIntentParams struct {
 	OrganizationID       uuid.UUID
 	ExternalReference    string
-	SourceAmount         decimal.Decimal
+	SourceAmount         numeric.Decimal
 	SourceCurrency       string
-	DestinationAmount    decimal.Decimal
+	DestinationAmount    numeric.Decimal
 	DestinationCurrency  string
 	PaymentType          string
 	PaymentSubtype       *string
@@ -149,8 +149,8 @@ type InsertPaymentIntentParams struct {
 	Chain                *string
 	BeneficiaryAccount   *string
 	BeneficiaryName      *string
-	ExpectedFxRate       decimal.NullDecimal
-	DeveloperFeeExpected decimal.NullDecimal
+	ExpectedFxRate       numeric.Null
+	DeveloperFeeExpected numeric.Null
 	ProviderTransferID   *string
 	TxHash               *string
 	ClientCompletedAt    *time.Time

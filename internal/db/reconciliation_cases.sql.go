@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
 const countCases = `-- name: CountCases :one
@@ -70,7 +70,7 @@ RETURNING id, organization_id, payment_intent_id, status, reconciliation_status,
 type CreateCaseParams struct {
 	OrganizationID    uuid.UUID
 	PaymentIntentID   uuid.UUID
-	ExpectedAmount    decimal.Decimal
+	ExpectedAmount    numeric.Decimal
 	ExpectedCurrency  string
 	RequiredLegsTotal int32
 	CoverageProvider  string

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
 const activeRules = `-- name: ActiveRules :many
@@ -99,7 +99,7 @@ type CreateRuleParams struct {
 	PaymentType                       *string
 	SourceType                        *string
 	IsActive                          bool
-	AmountTolerance                   decimal.Decimal
+	AmountTolerance                   numeric.Decimal
 	AmountToleranceBps                int32
 	TimeWindowMinutes                 int32
 	AllowExplicitIDMatch              bool
@@ -375,7 +375,7 @@ type UpdateRuleParams struct {
 	PaymentType                       *string
 	SourceType                        *string
 	IsActive                          bool
-	AmountTolerance                   decimal.Decimal
+	AmountTolerance                   numeric.Decimal
 	AmountToleranceBps                int32
 	TimeWindowMinutes                 int32
 	AllowExplicitIDMatch              bool

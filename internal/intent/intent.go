@@ -17,6 +17,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/recon"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 	"github.com/reconlayer/reconlayer/internal/txn"
@@ -89,13 +90,6 @@ type Result struct {
 	Outcome string
 }
 
-func nullDec(d *decimal.Decimal) decimal.NullDecimal {
-	if d == nil {
-		return decimal.NullDecimal{}
-	}
-	return decimal.NullDecimal{Decimal: *d, Valid: true}
-}
-
 // Create records the intent, or returns the stored one when the external
 // reference exists with the same canonical fields, or a *ConflictError.
 func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[Result]) (Result, error) {
@@ -103,12 +97,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 		q := s.q.WithTx(tx)
 		pi, err := q.InsertPaymentIntent(ctx, db.InsertPaymentIntentParams{
 			OrganizationID: in.OrganizationID, ExternalReference: in.ExternalReference,
-			SourceAmount: in.SourceAmount, SourceCurrency: in.SourceCurrency,
-			DestinationAmount: in.DestinationAmount, DestinationCurrency: in.DestinationCurrency,
+			SourceAmount: numeric.From(in.SourceAmount), SourceCurrency: in.SourceCurrency,
+			DestinationAmount: numeric.From(in.DestinationAmount), DestinationCurrency: in.DestinationCurrency,
 			PaymentType: in.PaymentType, PaymentSubtype: in.PaymentSubtype, Direction: in.Direction,
 			Stablecoin: in.Stablecoin, Chain: in.Chain, BeneficiaryAccount: in.BeneficiaryAccount,
-			BeneficiaryName: in.BeneficiaryName, ExpectedFxRate: nullDec(in.ExpectedFxRate),
-			DeveloperFeeExpected: nullDec(in.DeveloperFeeExpected), ProviderTransferID: in.ProviderTransferID,
+			BeneficiaryName: in.BeneficiaryName, ExpectedFxRate: numeric.NullFrom(in.ExpectedFxRate),
+			DeveloperFeeExpected: numeric.NullFrom(in.DeveloperFeeExpected), ProviderTransferID: in.ProviderTransferID,
 			TxHash: in.TxHash, ClientCompletedAt: in.ClientCompletedAt, References: in.References, Metadata: in.Metadata,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -210,9 +204,9 @@ func Compare(pi db.PaymentIntent, in CreateInput) []FieldConflict {
 			out = append(out, FieldConflict{field, stored, requested})
 		}
 	}
-	dec("sourceAmount", pi.SourceAmount, in.SourceAmount)
+	dec("sourceAmount", pi.SourceAmount.Dec(), in.SourceAmount)
 	str("sourceCurrency", pi.SourceCurrency, in.SourceCurrency)
-	dec("destinationAmount", pi.DestinationAmount, in.DestinationAmount)
+	dec("destinationAmount", pi.DestinationAmount.Dec(), in.DestinationAmount)
 	str("destinationCurrency", pi.DestinationCurrency, in.DestinationCurrency)
 	str("paymentType", pi.PaymentType, in.PaymentType)
 	opt("paymentSubtype", pi.PaymentSubtype, in.PaymentSubtype)

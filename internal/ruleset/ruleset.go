@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
@@ -32,7 +33,7 @@ func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(po
 func FromRow(r db.ReconciliationRule) rule.Rule {
 	return rule.Rule{
 		ID: r.ID, Name: r.Name, Priority: r.Priority, PaymentType: r.PaymentType, SourceType: r.SourceType,
-		IsActive: r.IsActive, AmountTolerance: r.AmountTolerance, AmountToleranceBps: r.AmountToleranceBps,
+		IsActive: r.IsActive, AmountTolerance: r.AmountTolerance.Dec(), AmountToleranceBps: r.AmountToleranceBps,
 		TimeWindowMinutes: r.TimeWindowMinutes, AllowExplicitIDMatch: r.AllowExplicitIDMatch,
 		AllowProviderIDMatch: r.AllowProviderIDMatch, AllowTxHashMatch: r.AllowTxHashMatch,
 		AllowReferenceExactMatch: r.AllowReferenceExactMatch, AllowAmountAndTimeWindowMatch: r.AllowAmountAndTimeWindowMatch,
@@ -59,7 +60,7 @@ func Select(ctx context.Context, q *db.Queries, org uuid.UUID, paymentType strin
 func params(org uuid.UUID, r rule.Rule) db.CreateRuleParams {
 	return db.CreateRuleParams{
 		OrganizationID: org, Name: r.Name, Priority: r.Priority, PaymentType: r.PaymentType, SourceType: r.SourceType,
-		IsActive: r.IsActive, AmountTolerance: r.AmountTolerance, AmountToleranceBps: r.AmountToleranceBps,
+		IsActive: r.IsActive, AmountTolerance: numeric.From(r.AmountTolerance), AmountToleranceBps: r.AmountToleranceBps,
 		TimeWindowMinutes: r.TimeWindowMinutes, AllowExplicitIDMatch: r.AllowExplicitIDMatch,
 		AllowProviderIDMatch: r.AllowProviderIDMatch, AllowTxHashMatch: r.AllowTxHashMatch,
 		AllowReferenceExactMatch: r.AllowReferenceExactMatch, AllowAmountAndTimeWindowMatch: r.AllowAmountAndTimeWindowMatch,
