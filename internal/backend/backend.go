@@ -22,7 +22,7 @@ const connectTimeout = 5 * time.Second
 
 // OpenPostgres connects and pings, so that a bad DATABASE_URL fails at startup.
 func OpenPostgres(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	pcfg, err := PoolConfig(cfg.DatabaseURL)
 	if err != nil {
 		return nil, &config.Error{Var: "DATABASE_URL", Msg: "cannot parse: " + firstLine(err)}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
 	"github.com/reconlayer/reconlayer/internal/migrate"
 	"github.com/reconlayer/reconlayer/migrations"
@@ -245,7 +246,11 @@ func EmptyDatabaseURL(t testing.TB) string {
 // Postgres returns a pool on a fresh migrated database, closed when the test ends.
 func Postgres(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), DatabaseURL(t))
+	pcfg, err := backend.PoolConfig(DatabaseURL(t))
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
