@@ -133,6 +133,7 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 		return malformed(errors.New("unexpected data after the JSON value"))
 	}
 	var shape issues
+	rejectNUL(raw, nil, &shape)
 	checkShape(raw, reflect.TypeOf(dst).Elem(), nil, &shape)
 	if len(shape) > 0 {
 		// Decode what is well formed, so the rules below still run and one
@@ -204,6 +205,31 @@ func malformed(err error) error {
 	}
 	is.add(nil, "Malformed JSON: %s", strings.TrimPrefix(msg, "json: "))
 	return is.err()
+}
+
+// rejectNUL finds strings (keys or values, free-form metadata included) that
+// hold U+0000: valid JSON, but Postgres text and jsonb cannot store it, so
+// it would otherwise fail the write with a 500.
+func rejectNUL(v any, path []string, is *issues) {
+	const msg = "Must not contain the NUL character (\\u0000)."
+	switch t := v.(type) {
+	case string:
+		if strings.ContainsRune(t, 0) {
+			is.add(path, msg)
+		}
+	case []any:
+		for i, e := range t {
+			rejectNUL(e, append(path, strconv.Itoa(i)), is)
+		}
+	case map[string]any:
+		for k, e := range t {
+			if strings.ContainsRune(k, 0) {
+				is.add(append(path, k), msg)
+				continue
+			}
+			rejectNUL(e, append(path, k), is)
+		}
+	}
 }
 
 var (

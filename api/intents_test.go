@@ -321,3 +321,26 @@ func TestIntentListFilters(t *testing.T) {
 	envelope(t, b.do(req{method: "GET", path: "/v1/payment-intents/" + uuid.NewString(), token: key}), 404, "not_found")
 	require.Equal(t, 200, b.do(req{method: "GET", path: "/v1/payment-intents/" + c.Intent.ID.String(), token: key}).Code)
 }
+
+// U+0000 is valid JSON but Postgres cannot store it: a 400 naming the field,
+// in bodies (free-form metadata too) and query strings, never a 500.
+func TestNULCharactersAreRejected(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org := b.org("Acme")
+	key, _ := b.apiKey(org)
+	body := strings.Replace(stablecoinIntent, `"order_1001"`, `"order\u0000"`, 1)
+	body = strings.Replace(body, `"customer":"c_9"`, `"customer":"c\u0000","k\u0000":1`, 1)
+	e := envelope(t, b.do(req{method: "POST", path: "/v1/payment-intents", token: key, body: body,
+		headers: map[string]string{"Idempotency-Key": uuid.NewString()}}), 400, "invalid_request")
+	paths := map[string]bool{}
+	for _, is := range e.Issues {
+		paths[strings.Join(is.Path, ".")] = true
+		require.Contains(t, is.Message, "NUL")
+	}
+	require.True(t, paths["externalReference"], "%v", e.Issues)
+	require.True(t, paths["metadata.customer"], "%v", e.Issues)
+	require.True(t, paths["metadata.k\x00"], "%v", e.Issues)
+	envelope(t, b.do(req{method: "GET", path: "/v1/payment-intents?externalReference=a%00b", token: key}), 400, "invalid_request")
+	envelope(t, b.do(req{method: "GET", path: "/v1/reconciliation-cases?externalReference=%00", token: key}), 400, "invalid_request")
+}

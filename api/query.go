@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -45,8 +46,8 @@ func (q query) str(name string, max int) *string {
 	if !ok {
 		return nil
 	}
-	if v == "" || len(v) > max {
-		q.is.add([]string{name}, "Must be 1 to %d characters.", max)
+	if v == "" || utf8.RuneCountInString(v) > max || strings.ContainsRune(v, 0) {
+		q.is.add([]string{name}, "Must be 1 to %d characters, none of them NUL.", max)
 		return nil
 	}
 	return &v
