@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/cases"
 )
 
 func TestExportJSONHasTheSeedShape(t *testing.T) {
@@ -203,4 +207,37 @@ func BenchmarkExportCases(b *testing.B) {
 			})
 		}
 	}
+}
+
+// The export encodes items with goccy/go-json for speed; it must write the
+// very bytes encoding/json writes (HTML escaping, unicode, raw JSON payloads
+// with their whitespace, times, nulls), or the export would differ from the
+// case read.
+func TestExportEncodingMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org := b.org("Acme")
+	r := b.intent(org, `<script>alert("x")</script> & ünïcødé ✓ \ "quoted"`)
+	ctx := context.Background()
+	_, err := b.pool.Exec(ctx, `UPDATE reconciliation_cases SET notes = $2, verdict = 'needs_review',
+		unexplained_delta = -0.000000000000000001, provider_fee = 12345678901234567890.5 WHERE id = $1`,
+		r.Case.ID, "line1\nline2\ttab \u2028 <>&")
+	require.NoError(t, err)
+	_, err = audit.Append(ctx, b.q, audit.Event{OrganizationID: org, CaseID: &r.Case.ID, PaymentIntentID: &r.Intent.ID,
+		Type: "case.note_added", Actor: "user:ü", Message: "<b>bold</b>",
+		Payload: map[string]any{"nested": map[string]any{"k": []any{1.5, "x", nil, true}}, "html": "<&>"}})
+	require.NoError(t, err)
+
+	bundle, err := cases.New(b.pool).Get(ctx, org, r.Case.ID)
+	require.NoError(t, err)
+	item := exportItem{
+		Case: renderBundle(bundle),
+		Evidence: evidenceJSON{CaseID: r.Case.ID.String(), PaymentIntentID: r.Intent.ID.String(),
+			RawRecords: []any{}, FlowLegs: []any{}, MatchLinks: []any{}},
+	}
+	std, err := json.Marshal(item)
+	require.NoError(t, err)
+	fast, err := gojson.Marshal(item)
+	require.NoError(t, err)
+	require.Equal(t, string(std), string(fast))
 }
