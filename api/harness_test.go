@@ -225,25 +225,37 @@ func (b *bundle) rule(org uuid.UUID, name string, tweak ...func(*rule.Rule)) db.
 // is created i seconds before now.
 func (b *bundle) bulkCases(org uuid.UUID, n int) {
 	b.t.Helper()
-	_, err := b.pool.Exec(context.Background(), `
-WITH pi AS (
+	// What real cases carry: the rule snapshot a case keeps, and intent
+	// references and metadata, so reads and exports pay for them as they would.
+	snapshot, err := json.Marshal(rule.Default(rule.PaymentStablecoin))
+	require.NoError(b.t, err)
+	_, err = b.pool.Exec(context.Background(), `
+WITH snap AS (
+    INSERT INTO rule_snapshots (organization_id, digest, snapshot)
+    VALUES ($1, sha256(convert_to($3::text, 'UTF8')), $3::jsonb)
+    ON CONFLICT (organization_id, digest) DO UPDATE SET digest = excluded.digest
+    RETURNING id
+), pi AS (
     INSERT INTO payment_intents (organization_id, external_reference, source_amount, source_currency,
-        destination_amount, destination_currency, payment_type, direction, beneficiary_name, created_at, updated_at)
+        destination_amount, destination_currency, payment_type, direction, beneficiary_name,
+        "references", metadata, created_at, updated_at)
     SELECT $1, 'bulk-' || g, 100 + g % 1000, 'USD', 100 + g % 1000, 'USDC', 'stablecoin', 'debit',
-        'Beneficiary ' || g, now() - g * interval '1 second', now() - g * interval '1 second'
+        'Beneficiary ' || g, jsonb_build_array(jsonb_build_object('type', 'invoice', 'value', 'INV-' || g)),
+        jsonb_build_object('customer', 'cus_' || g, 'channel', 'api'),
+        now() - g * interval '1 second', now() - g * interval '1 second'
     FROM generate_series(1, $2::int) g
     RETURNING id, organization_id, destination_amount, created_at
 ), c AS (
     INSERT INTO reconciliation_cases (organization_id, payment_intent_id, expected_amount, expected_currency,
-        required_legs_total, coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_snapshot,
+        required_legs_total, coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_snapshot_id,
         created_at, updated_at)
     SELECT organization_id, id, destination_amount, 'USDC', 2, 'missing', 'missing', 'not_required', 'not_required',
-        '{}', created_at, created_at
+        (SELECT id FROM snap), created_at, created_at
     FROM pi
     RETURNING id, organization_id, payment_intent_id
 )
 INSERT INTO audit_events (organization_id, payment_intent_id, case_id, event_type, actor, message)
 SELECT organization_id, payment_intent_id, id, 'payment_intent.created', 'bulk', 'Payment intent created.' FROM c`,
-		org, n)
+		org, n, snapshot)
 	require.NoError(b.t, err)
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/rule"
 )
 
 // seedCaseFields are the keys of the case object in seed 001; every one must
@@ -343,4 +345,29 @@ func TestNULCharactersAreRejected(t *testing.T) {
 	require.True(t, paths["metadata.k\x00"], "%v", e.Issues)
 	envelope(t, b.do(req{method: "GET", path: "/v1/payment-intents?externalReference=a%00b", token: key}), 400, "invalid_request")
 	envelope(t, b.do(req{method: "GET", path: "/v1/reconciliation-cases?externalReference=%00", token: key}), 400, "invalid_request")
+}
+
+// Cases opened under the same rule share one stored snapshot of it; another
+// rule (or another version of one) gets its own.
+func TestRuleSnapshotsAreStoredOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org := b.org("Acme")
+	count := func() int {
+		var n int
+		require.NoError(t, b.pool.QueryRow(context.Background(), "SELECT count(*) FROM rule_snapshots WHERE organization_id = $1", org).Scan(&n))
+		return n
+	}
+	first := b.intent(org, "a")
+	second := b.intent(org, "b")
+	b.intent(org, "c")
+	require.Equal(t, 1, count())
+	require.Equal(t, first.Case.RuleSnapshotID, second.Case.RuleSnapshotID)
+
+	b.rule(org, "stablecoin strict", func(r *rule.Rule) { pt := "stablecoin"; r.PaymentType = &pt; r.Priority = 1 })
+	third := b.intent(org, "d")
+	require.Equal(t, 2, count())
+	require.NotEqual(t, first.Case.RuleSnapshotID, third.Case.RuleSnapshotID)
+	b.intent(b.org("Other"), "a")
+	require.Equal(t, 2, count(), "snapshots belong to one organization")
 }

@@ -65,6 +65,18 @@ CREATE INDEX payment_intents_provider_transfer ON payment_intents (organization_
     WHERE provider_transfer_id IS NOT NULL;
 CREATE INDEX payment_intents_tx_hash ON payment_intents (organization_id, lower(tx_hash)) WHERE tx_hash IS NOT NULL;
 
+-- The rule a case was opened under, as it was then: cases keep evaluating
+-- under it after the rule is edited. Identical snapshots are stored once per
+-- organization (a million cases under one rule share one row).
+CREATE TABLE rule_snapshots (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    organization_id  uuid NOT NULL REFERENCES organizations (id),
+    digest           bytea NOT NULL CHECK (length(digest) = 32),
+    snapshot         jsonb NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (organization_id, digest)
+);
+
 -- One case per intent. Amounts and deltas are written by evaluation; version
 -- increases with every change (webhook consumers order updates by it).
 CREATE TABLE reconciliation_cases (
@@ -96,7 +108,7 @@ CREATE TABLE reconciliation_cases (
     coverage_file          text NOT NULL CHECK (coverage_file IN ('present', 'pending', 'missing', 'failed', 'not_required')),
     notes                  text,
     rule_id                uuid REFERENCES reconciliation_rules (id),
-    rule_snapshot          jsonb NOT NULL,
+    rule_snapshot_id       uuid NOT NULL REFERENCES rule_snapshots (id),
     version                bigint NOT NULL DEFAULT 1,
     resolved_at            timestamptz,
     reconciled_at          timestamptz,
@@ -151,5 +163,6 @@ DROP TABLE audit_events;
 DROP FUNCTION audit_events_append_only();
 DROP TABLE required_legs;
 DROP TABLE reconciliation_cases;
+DROP TABLE rule_snapshots;
 DROP TABLE payment_intents;
 DROP TABLE reconciliation_rules;

@@ -1,7 +1,7 @@
 -- name: CreateCase :one
 INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
-    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot
+    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot_id
 ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
@@ -77,3 +77,12 @@ UPDATE reconciliation_cases SET
     last_run_at = now(), version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
 RETURNING *;
+
+-- name: UpsertRuleSnapshot :one
+-- The no-op update makes RETURNING answer for an existing snapshot too.
+INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, $2, $3)
+ON CONFLICT (organization_id, digest) DO UPDATE SET digest = excluded.digest
+RETURNING id;
+
+-- name: GetRuleSnapshot :one
+SELECT snapshot FROM rule_snapshots WHERE organization_id = $1 AND id = $2;

@@ -278,8 +278,12 @@ func (s *Service) AddNote(ctx context.Context, a Action, note string, finish txn
 // Rerun re-evaluates the case now from its rule snapshot and its legs.
 func (s *Service) Rerun(ctx context.Context, a Action, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
 	return s.change(ctx, a, "rerun", func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
+		snapshot, err := q.GetRuleSnapshot(ctx, db.GetRuleSnapshotParams{OrganizationID: c.OrganizationID, ID: c.RuleSnapshotID})
+		if err != nil {
+			return c, audit.Event{}, fmt.Errorf("rule snapshot of case %s: %w", c.ID, err)
+		}
 		var r rule.Rule
-		if err := json.Unmarshal(c.RuleSnapshot, &r); err != nil {
+		if err := json.Unmarshal(snapshot, &r); err != nil {
 			return c, audit.Event{}, fmt.Errorf("rule snapshot of case %s: %w", c.ID, err)
 		}
 		// Evidence legs arrive with evidence ingestion; until then none exist.

@@ -116,7 +116,7 @@ type ReconciliationCase struct {
 	CoverageFile         string
 	Notes                *string
 	RuleID               *uuid.UUID
-	RuleSnapshot         []byte
+	RuleSnapshotID       uuid.UUID
 	Version              int64
 	ResolvedAt           *time.Time
 	ReconciledAt         *time.Time
@@ -155,5 +155,13 @@ type RequiredLeg struct {
 	CaseID         uuid.UUID
 	LegType        string
 	OrganizationID uuid.UUID
+	CreatedAt      time.Time
+}
+
+type RuleSnapshot struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Digest         []byte
+	Snapshot       []byte
 	CreatedAt      time.Time
 }

@@ -62,9 +62,9 @@ func (q *Queries) CountCases(ctx context.Context, arg CountCasesParams) (int64, 
 const createCase = `-- name: CreateCase :one
 INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
-    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot
+    coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot_id
 ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type CreateCaseParams struct {
@@ -78,7 +78,7 @@ type CreateCaseParams struct {
 	CoverageBank      string
 	CoverageFile      string
 	RuleID            *uuid.UUID
-	RuleSnapshot      []byte
+	RuleSnapshotID    uuid.UUID
 }
 
 func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (ReconciliationCase, error) {
@@ -93,7 +93,7 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		arg.CoverageBank,
 		arg.CoverageFile,
 		arg.RuleID,
-		arg.RuleSnapshot,
+		arg.RuleSnapshotID,
 	)
 	var i ReconciliationCase
 	err := row.Scan(
@@ -122,7 +122,7 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -134,7 +134,7 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 }
 
 const getCase = `-- name: GetCase :one
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
@@ -180,7 +180,7 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 		&i.ReconciliationCase.CoverageFile,
 		&i.ReconciliationCase.Notes,
 		&i.ReconciliationCase.RuleID,
-		&i.ReconciliationCase.RuleSnapshot,
+		&i.ReconciliationCase.RuleSnapshotID,
 		&i.ReconciliationCase.Version,
 		&i.ReconciliationCase.ResolvedAt,
 		&i.ReconciliationCase.ReconciledAt,
@@ -217,7 +217,7 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 }
 
 const getCaseByIntent = `-- name: GetCaseByIntent :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
 `
 
 type GetCaseByIntentParams struct {
@@ -254,7 +254,7 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -263,6 +263,22 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const getRuleSnapshot = `-- name: GetRuleSnapshot :one
+SELECT snapshot FROM rule_snapshots WHERE organization_id = $1 AND id = $2
+`
+
+type GetRuleSnapshotParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
+func (q *Queries) GetRuleSnapshot(ctx context.Context, arg GetRuleSnapshotParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getRuleSnapshot, arg.OrganizationID, arg.ID)
+	var snapshot []byte
+	err := row.Scan(&snapshot)
+	return snapshot, err
 }
 
 const insertRequiredLegs = `-- name: InsertRequiredLegs :exec
@@ -282,7 +298,7 @@ func (q *Queries) InsertRequiredLegs(ctx context.Context, arg InsertRequiredLegs
 }
 
 const listCases = `-- name: ListCases :many
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1
@@ -373,7 +389,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.ReconciliationCase.CoverageFile,
 			&i.ReconciliationCase.Notes,
 			&i.ReconciliationCase.RuleID,
-			&i.ReconciliationCase.RuleSnapshot,
+			&i.ReconciliationCase.RuleSnapshotID,
 			&i.ReconciliationCase.Version,
 			&i.ReconciliationCase.ResolvedAt,
 			&i.ReconciliationCase.ReconciledAt,
@@ -417,7 +433,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const lockCase = `-- name: LockCase :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockCaseParams struct {
@@ -455,7 +471,7 @@ func (q *Queries) LockCase(ctx context.Context, arg LockCaseParams) (Reconciliat
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -496,7 +512,7 @@ UPDATE reconciliation_cases SET
     required_legs_total = $7, required_legs_present = $8,
     last_run_at = now(), version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseCoverageParams struct {
@@ -548,7 +564,7 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -562,7 +578,7 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 const setCaseNotes = `-- name: SetCaseNotes :one
 UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseNotesParams struct {
@@ -600,7 +616,7 @@ func (q *Queries) SetCaseNotes(ctx context.Context, arg SetCaseNotesParams) (Rec
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -617,7 +633,7 @@ UPDATE reconciliation_cases SET
     resolved_at = CASE WHEN $1::text = 'resolved' THEN now() WHEN $1::text = 'open' THEN NULL ELSE resolved_at END,
     version = version + 1, updated_at = now()
 WHERE organization_id = $2 AND id = $3
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
 `
 
 type SetCaseStatusParams struct {
@@ -655,7 +671,7 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.CoverageFile,
 		&i.Notes,
 		&i.RuleID,
-		&i.RuleSnapshot,
+		&i.RuleSnapshotID,
 		&i.Version,
 		&i.ResolvedAt,
 		&i.ReconciledAt,
@@ -664,4 +680,24 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const upsertRuleSnapshot = `-- name: UpsertRuleSnapshot :one
+INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, $2, $3)
+ON CONFLICT (organization_id, digest) DO UPDATE SET digest = excluded.digest
+RETURNING id
+`
+
+type UpsertRuleSnapshotParams struct {
+	OrganizationID uuid.UUID
+	Digest         []byte
+	Snapshot       []byte
+}
+
+// The no-op update makes RETURNING answer for an existing snapshot too.
+func (q *Queries) UpsertRuleSnapshot(ctx context.Context, arg UpsertRuleSnapshotParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, upsertRuleSnapshot, arg.OrganizationID, arg.Digest, arg.Snapshot)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
 }

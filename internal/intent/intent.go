@@ -5,6 +5,7 @@ package intent
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,11 +143,18 @@ func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.Recon
 	if r.ID != uuid.Nil {
 		ruleID = &r.ID
 	}
+	digest := sha256.Sum256(snapshot)
+	snapshotID, err := q.UpsertRuleSnapshot(ctx, db.UpsertRuleSnapshotParams{
+		OrganizationID: pi.OrganizationID, Digest: digest[:], Snapshot: snapshot,
+	})
+	if err != nil {
+		return db.ReconciliationCase{}, fmt.Errorf("rule snapshot: %w", err)
+	}
 	c, err := q.CreateCase(ctx, db.CreateCaseParams{
 		OrganizationID: pi.OrganizationID, PaymentIntentID: pi.ID, ExpectedAmount: pi.DestinationAmount,
 		ExpectedCurrency: pi.DestinationCurrency, RequiredLegsTotal: int32(total),
 		CoverageProvider: coverage.Provider, CoverageChain: coverage.Chain, CoverageBank: coverage.Bank,
-		CoverageFile: coverage.File, RuleID: ruleID, RuleSnapshot: snapshot,
+		CoverageFile: coverage.File, RuleID: ruleID, RuleSnapshotID: snapshotID,
 	})
 	if err != nil {
 		return c, fmt.Errorf("open case: %w", err)
