@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -175,6 +176,23 @@ func (s *server) listAPIKeys(c *gin.Context) {
 	respondList(c, pg, keys, total, renderAPIKey, func(k db.APIKey) (time.Time, uuid.UUID) { return k.CreatedAt, k.ID })
 }
 
+// byID answers a resource read or changed by its :id within the caller's
+// organization: do reads (or revokes, deletes) it, render shapes the answer.
+func byID[R, J any](what string, do func(ctx context.Context, org, id uuid.UUID) (R, error), render func(R) J) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := pathID(c, what)
+		if !ok {
+			return
+		}
+		r, err := do(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
+		if err != nil {
+			abort(c, serviceError(err))
+			return
+		}
+		c.JSON(http.StatusOK, render(r))
+	}
+}
+
 // pathID parses the :id parameter; a malformed id is as missing as an unknown one.
 func pathID(c *gin.Context, what string) (uuid.UUID, bool) {
 	id, err := uuid.Parse(c.Param("id"))
@@ -183,19 +201,6 @@ func pathID(c *gin.Context, what string) (uuid.UUID, bool) {
 		return uuid.Nil, false
 	}
 	return id, true
-}
-
-func (s *server) getAPIKey(c *gin.Context) {
-	id, ok := pathID(c, "API key")
-	if !ok {
-		return
-	}
-	k, err := s.apiKeys.Get(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, renderAPIKey(k))
 }
 
 func (s *server) updateAPIKey(c *gin.Context) {
@@ -216,19 +221,6 @@ func (s *server) updateAPIKey(c *gin.Context) {
 		in.Metadata, _ = json.Marshal(req.Metadata)
 	}
 	k, err := s.apiKeys.Update(c.Request.Context(), mustPrincipal(c).OrganizationID, id, in)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, renderAPIKey(k))
-}
-
-func (s *server) revokeAPIKey(c *gin.Context) {
-	id, ok := pathID(c, "API key")
-	if !ok {
-		return
-	}
-	k, err := s.apiKeys.Revoke(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
 	if err != nil {
 		abort(c, serviceError(err))
 		return

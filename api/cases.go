@@ -69,19 +69,6 @@ func renderBundle(b cases.Bundle) caseJSON {
 	return renderCase(b.Row.ReconciliationCase, b.Row.PaymentIntent, b.Row.SlaAgeMinutes, b.Audit)
 }
 
-func (s *server) getCase(c *gin.Context) {
-	id, ok := pathID(c, "Reconciliation case")
-	if !ok {
-		return
-	}
-	b, err := s.cases.Get(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, renderBundle(b))
-}
-
 type noteRequest struct {
 	Note string `json:"note"`
 }

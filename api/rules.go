@@ -201,32 +201,6 @@ func (s *server) updateRule(c *gin.Context) {
 	c.JSON(http.StatusOK, renderRule(row))
 }
 
-func (s *server) getRule(c *gin.Context) {
-	id, ok := pathID(c, "Reconciliation rule")
-	if !ok {
-		return
-	}
-	row, err := s.rules.Get(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, renderRule(row))
-}
-
-func (s *server) deleteRule(c *gin.Context) {
-	id, ok := pathID(c, "Reconciliation rule")
-	if !ok {
-		return
-	}
-	row, err := s.rules.Delete(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, renderRule(row))
-}
-
 func (s *server) listRules(c *gin.Context) {
 	var is issues
 	q := listQuery(c, &is, "paymentType")
