@@ -139,5 +139,21 @@ func requireScope(scope string) gin.HandlerFunc {
 	}
 }
 
+// requireAnyScope admits a credential with at least one of scopes.
+func requireAnyScope(scopes ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := mustPrincipal(c)
+		for _, sc := range scopes {
+			if p.HasScope(sc) {
+				c.Next()
+				return
+			}
+		}
+		e := NewError(http.StatusForbidden, CodeForbidden, "This API key lacks a scope required here: one of %s.", strings.Join(scopes, ", "))
+		e.Details = gin.H{"requiredScopes": scopes}
+		abort(c, e)
+	}
+}
+
 // isV1 tells whether a path is under the versioned API (rate-limited, authenticated).
 func isV1(path string) bool { return path == "/v1" || strings.HasPrefix(path, "/v1/") }

@@ -51,14 +51,14 @@ func (s *server) listCases(c *gin.Context) {
 	}
 	p.Lim, p.Off = int32(pg.Limit), int32(pg.Offset)
 	p.AfterCreatedAt, p.AfterID = pg.Bound()
-	rows, audit, total, err := s.cases.List(c.Request.Context(), p)
+	rows, rel, total, err := s.cases.List(c.Request.Context(), p)
 	if err != nil {
 		abort(c, err)
 		return
 	}
 	respondList(c, pg, rows, total,
 		func(r db.ListCasesRow) caseJSON {
-			return renderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, audit[r.ReconciliationCase.ID])
+			return renderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, rel.Audit[r.ReconciliationCase.ID], rel.Legs[r.ReconciliationCase.ID])
 		},
 		func(r db.ListCasesRow) (time.Time, uuid.UUID) {
 			return r.ReconciliationCase.CreatedAt, r.ReconciliationCase.ID
@@ -66,7 +66,7 @@ func (s *server) listCases(c *gin.Context) {
 }
 
 func renderBundle(b cases.Bundle) caseJSON {
-	return renderCase(b.Row.ReconciliationCase, b.Row.PaymentIntent, b.Row.SlaAgeMinutes, b.Audit)
+	return renderCase(b.Row.ReconciliationCase, b.Row.PaymentIntent, b.Row.SlaAgeMinutes, b.Audit, b.Legs)
 }
 
 type noteRequest struct {

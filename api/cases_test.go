@@ -190,7 +190,9 @@ func TestCaseActionsAndTransitions(t *testing.T) {
 
 	c = ok("rerun", "")
 	require.NotNil(t, c.LastRunAt)
-	require.Equal(t, "case.evaluated", c.AuditEvents[len(c.AuditEvents)-1].EventType)
+	n := len(c.AuditEvents)
+	require.Equal(t, []string{"case.evaluated", "case.rerun"},
+		[]string{c.AuditEvents[n-2].EventType, c.AuditEvents[n-1].EventType}, "the evaluation, then who asked for it")
 
 	c = ok("archive", `{}`)
 	require.Equal(t, "archived", c.Status)
@@ -207,7 +209,7 @@ func TestCaseActionsAndTransitions(t *testing.T) {
 		types = append(types, e.EventType)
 	}
 	require.Equal(t, []string{"payment_intent.created", "case.note_added", "case.resolved", "case.reopened",
-		"case.evaluated", "case.archived", "case.note_added", "case.reopened"}, types)
+		"case.evaluated", "case.rerun", "case.archived", "case.note_added", "case.reopened"}, types)
 	require.EqualValues(t, 8, c.Version, "every change bumps the version")
 
 	// Bad bodies change nothing; actions need an Idempotency-Key; replays answer the same.

@@ -31,11 +31,11 @@ type exportFilters struct {
 
 // evidenceJSON is the evidence bundle of one exported case.
 type evidenceJSON struct {
-	CaseID          string `json:"caseId"`
-	PaymentIntentID string `json:"paymentIntentId"`
-	RawRecords      []any  `json:"rawRecords"`
-	FlowLegs        []any  `json:"flowLegs"`
-	MatchLinks      []any  `json:"matchLinks"`
+	CaseID          string          `json:"caseId"`
+	PaymentIntentID string          `json:"paymentIntentId"`
+	RawRecords      []rawRecordJSON `json:"rawRecords"`
+	FlowLegs        []flowLegJSON   `json:"flowLegs"`
+	MatchLinks      []matchLinkJSON `json:"matchLinks"`
 }
 
 type exportItem struct {
@@ -111,9 +111,10 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 				// same bytes as encoding/json for these types, with less reflection
 				// per value: the export's JSON encoder is its busiest goroutine.
 				item, err := gojson.Marshal(exportItem{
-					Case: renderCase(cs, r.PaymentIntent, r.SlaAgeMinutes, b.Audit[cs.ID]),
+					Case: renderCase(cs, r.PaymentIntent, r.SlaAgeMinutes, b.Audit[cs.ID], b.Legs[cs.ID]),
 					Evidence: evidenceJSON{CaseID: cs.ID.String(), PaymentIntentID: cs.PaymentIntentID.String(),
-						RawRecords: []any{}, FlowLegs: []any{}, MatchLinks: []any{}},
+						RawRecords: mapSlice(b.Raw[cs.ID], renderRawRecord), FlowLegs: renderLegs(b.Legs[cs.ID]),
+						MatchLinks: mapSlice(b.Links[cs.ID], renderLink)},
 				})
 				if err != nil {
 					return err
@@ -135,6 +136,14 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 	}
 	_, err = w.WriteString("]}\n")
 	return err
+}
+
+func mapSlice[T, R any](in []T, f func(T) R) []R {
+	out := make([]R, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
 }
 
 func flush(c *gin.Context, w *bufio.Writer) error {

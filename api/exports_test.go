@@ -18,6 +18,8 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/cases"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 )
 
 func TestExportJSONHasTheSeedShape(t *testing.T) {
@@ -228,12 +230,15 @@ func TestExportEncodingMatchesEncodingJSON(t *testing.T) {
 		Payload: map[string]any{"nested": map[string]any{"k": []any{1.5, "x", nil, true}}, "html": "<&>"}})
 	require.NoError(t, err)
 
-	bundle, err := cases.New(b.pool).Get(ctx, org, r.Case.ID)
+	bundle, err := cases.New(b.pool, matcher.New(b.pool)).Get(ctx, org, r.Case.ID)
 	require.NoError(t, err)
 	item := exportItem{
 		Case: renderBundle(bundle),
 		Evidence: evidenceJSON{CaseID: r.Case.ID.String(), PaymentIntentID: r.Intent.ID.String(),
-			RawRecords: []any{}, FlowLegs: []any{}, MatchLinks: []any{}},
+			RawRecords: mapSlice(bundle.Links, func(l db.MatchLink) rawRecordJSON {
+				return rawRecordJSON{ID: l.RawRecordID.String(), Payload: json.RawMessage(`{"a":"<&>","n":1.50}`)}
+			}),
+			FlowLegs: renderLegs(bundle.Legs), MatchLinks: mapSlice(bundle.Links, renderLink)},
 	}
 	std, err := json.Marshal(item)
 	require.NoError(t, err)

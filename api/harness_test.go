@@ -24,11 +24,15 @@ import (
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
+	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/worker"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -46,6 +50,7 @@ type bundle struct {
 	q      *db.Queries
 	opts   Options
 	logs   *syncBuffer
+	waiter *tasks.Waiter // set by withWorker
 }
 
 // syncBuffer collects log output from concurrent requests.
@@ -87,8 +92,28 @@ func setup(t testing.TB, tweak ...func(*Options)) *bundle {
 func (b *bundle) newRouter() *gin.Engine {
 	return NewRouter(Deps{
 		Logger: slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Pool:   b.pool, Redis: b.redis, Metrics: metrics.New(), Options: b.opts,
+		Pool:   b.pool, Redis: b.redis, Metrics: metrics.New(), Options: b.opts, Waiter: b.waiter,
 	})
+}
+
+// withWorker runs beside the router, for the rest of the test, what the api
+// and worker processes run: the outcome waiter and a real asynq worker on
+// the test's Redis. Evidence POSTs then get the matcher's outcome.
+func (b *bundle) withWorker() *bundle {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b.waiter = tasks.NewWaiter(b.redis, logger)
+	waiterDone := make(chan struct{})
+	go func() { b.waiter.Run(ctx); close(waiterDone) }()
+	w := worker.New(worker.Config{Concurrency: 4, ShutdownTimeout: 5 * time.Second},
+		worker.Deps{Logger: logger, Pool: b.pool, Redis: b.redis, Metrics: metrics.New()})
+	workerDone := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(workerDone) }()
+	b.t.Cleanup(func() { cancel(); <-workerDone; <-waiterDone })
+	require.Eventually(b.t, b.waiter.Ready, 10*time.Second, 10*time.Millisecond, "outcome channel subscribed")
+	b.router = b.newRouter()
+	return b
 }
 
 func (b *bundle) org(name string) uuid.UUID {
@@ -258,4 +283,34 @@ INSERT INTO audit_events (organization_id, payment_intent_id, case_id, event_typ
 SELECT organization_id, payment_intent_id, id, 'payment_intent.created', 'bulk', 'Payment intent created.' FROM c`,
 		org, n, snapshot)
 	require.NoError(b.t, err)
+}
+
+// evidence stores evidence from source in org through the api's service and
+// runs the matcher on it at once (no queue), returning what became of it.
+func (b *bundle) evidence(org uuid.UUID, source, body string) evidence.Outcome {
+	b.t.Helper()
+	ctx := context.Background()
+	var ref string
+	switch source {
+	case evidence.SourceProvider:
+		var p evidence.Provider
+		require.NoError(b.t, json.Unmarshal([]byte(body), &p))
+		ref = p.SourceRef()
+	case evidence.SourceOnchain:
+		var o evidence.Onchain
+		require.NoError(b.t, json.Unmarshal([]byte(body), &o))
+		ref = o.SourceRef()
+	default:
+		var bk evidence.Bank
+		require.NoError(b.t, json.Unmarshal([]byte(body), &bk))
+		ref = bk.SourceRef()
+	}
+	r, err := evidence.New(b.pool).Accept(ctx, evidence.Submission{OrganizationID: org, Source: source, SourceRef: ref, Payload: []byte(body)}, nil)
+	require.NoError(b.t, err)
+	if r.Duplicate {
+		return r.Outcome
+	}
+	out, err := matcher.New(b.pool).Process(ctx, org, r.Raw.ID, r.Job.ID)
+	require.NoError(b.t, err)
+	return out
 }

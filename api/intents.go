@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/money"
 	"github.com/reconlayer/reconlayer/internal/rule"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
 type referenceJSON struct {
@@ -202,9 +204,12 @@ func (s *server) createIntent(c *gin.Context) {
 		in.Direction = "debit"
 	}
 	in.References, _ = json.Marshal(orEmpty(req.References))
+	for _, r := range req.References {
+		in.ReferenceValues = append(in.ReferenceValues, r.Value)
+	}
 	in.Metadata, _ = json.Marshal(orEmptyMap(req.Metadata))
 
-	_, err := s.intents.Create(c.Request.Context(), in, completeWith(c,
+	res, err := s.intents.Create(c.Request.Context(), in, completeWith(c,
 		func(r intent.Result) int {
 			if r.Outcome == intent.OutcomeReused {
 				return http.StatusOK
@@ -234,7 +239,20 @@ func (s *server) createIntent(c *gin.Context) {
 		abort(c, serviceError(err))
 		return
 	}
+	if res.Claim != nil {
+		s.enqueueLater(c.Request.Context(), *res.Claim)
+	}
 	respondCompleted(c)
+}
+
+// enqueueLater enqueues a job recorded in the outbox; if Redis is away the
+// sweeper enqueues it later, so the request does not fail.
+func (s *server) enqueueLater(ctx context.Context, j tasks.Job) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.EnqueueTimeout)
+	defer cancel()
+	if err := s.enqueuer.Enqueue(ctx, j); err != nil {
+		s.logger.WarnContext(ctx, "enqueue; left to the outbox sweeper", "task_id", j.ID, "err", err.Error())
+	}
 }
 
 func conflictFields(cs []intent.FieldConflict) string {

@@ -89,6 +89,90 @@ type flowLegJSON struct {
 	TxHash             *string `json:"txHash"`
 	Amount             string  `json:"amount"`
 	Currency           string  `json:"currency"`
+	// Beyond seed 001: where the leg came from and what else it reported.
+	RawRecordID       string      `json:"rawRecordId"`
+	CaseID            *string     `json:"caseId"`
+	SourceStatus      string      `json:"sourceStatus"`
+	DestinationAmount *amountJSON `json:"destinationAmount"`
+	FxRate            *string     `json:"fxRate"`
+	ProviderFee       *string     `json:"providerFee"`
+	NetworkFee        *string     `json:"networkFee"`
+	DeveloperFee      *string     `json:"developerFee"`
+	ChainID           *string     `json:"chainId"`
+	BankReference     *string     `json:"bankReference"`
+	EndToEndID        *string     `json:"endToEndId"`
+	ExternalReference *string     `json:"externalReference"`
+	OccurredAt        time.Time   `json:"occurredAt"`
+	CreatedAt         time.Time   `json:"createdAt"`
+}
+
+func renderLeg(l db.FlowLeg) flowLegJSON {
+	out := flowLegJSON{
+		ID: l.ID.String(), Type: l.Type, Status: l.Status, Provider: l.Provider, ProviderTransferID: l.ProviderTransferID,
+		TxHash: l.TxHash, Amount: l.Amount.String(), Currency: l.Currency, RawRecordID: l.RawRecordID.String(),
+		CaseID: uuidStr(l.CaseID), SourceStatus: l.SourceStatus, FxRate: decStr(l.FxRate), ProviderFee: decStr(l.ProviderFee),
+		NetworkFee: decStr(l.NetworkFee), DeveloperFee: decStr(l.DeveloperFee), ChainID: l.ChainID,
+		BankReference: l.BankReference, EndToEndID: l.EndToEndID, ExternalReference: l.ExternalReference,
+		OccurredAt: l.OccurredAt.UTC(), CreatedAt: l.CreatedAt.UTC(),
+	}
+	if d := decStr(l.DestinationAmount); d != nil && l.DestinationCurrency != nil {
+		out.DestinationAmount = &amountJSON{*d, *l.DestinationCurrency}
+	}
+	return out
+}
+
+func renderLegs(legs []db.FlowLeg) []flowLegJSON {
+	out := make([]flowLegJSON, len(legs))
+	for i, l := range legs {
+		out[i] = renderLeg(l)
+	}
+	return out
+}
+
+// matchLinkJSON explains why a leg belongs (or may belong) to a case.
+type matchLinkJSON struct {
+	ID          string     `json:"id"`
+	CaseID      string     `json:"caseId"`
+	FlowLegID   string     `json:"flowLegId"`
+	RawRecordID string     `json:"rawRecordId"`
+	Status      string     `json:"status"`
+	Strategy    string     `json:"strategy"`
+	Score       string     `json:"score"`
+	Reason      string     `json:"reason"`
+	CreatedBy   string     `json:"createdBy"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	EndedAt     *time.Time `json:"endedAt"`
+	EndedBy     *string    `json:"endedBy"`
+}
+
+func renderLink(l db.MatchLink) matchLinkJSON {
+	return matchLinkJSON{
+		ID: l.ID.String(), CaseID: l.CaseID.String(), FlowLegID: l.FlowLegID.String(), RawRecordID: l.RawRecordID.String(),
+		Status: l.Status, Strategy: l.Strategy, Score: l.Score.String(), Reason: l.Reason, CreatedBy: l.CreatedBy,
+		CreatedAt: l.CreatedAt.UTC(), EndedAt: utcPtr(l.EndedAt), EndedBy: l.EndedBy,
+	}
+}
+
+// rawRecordJSON is evidence as it was received.
+type rawRecordJSON struct {
+	ID             string          `json:"id"`
+	Source         string          `json:"source"`
+	SourceRef      string          `json:"sourceRef"`
+	MatchStatus    string          `json:"matchStatus"`
+	SignatureValid *bool           `json:"signatureValid"`
+	ImportBatchID  *string         `json:"importBatchId"`
+	RowNumber      *int32          `json:"rowNumber"`
+	Payload        json.RawMessage `json:"payload"`
+	ReceivedAt     time.Time       `json:"receivedAt"`
+	ProcessedAt    *time.Time      `json:"processedAt"`
+}
+
+func renderRawRecord(r db.RawRecord) rawRecordJSON {
+	return rawRecordJSON{
+		ID: r.ID.String(), Source: r.Source, SourceRef: r.SourceRef, MatchStatus: r.MatchStatus,
+		SignatureValid: r.SignatureValid, ImportBatchID: uuidStr(r.ImportBatchID), RowNumber: r.RowNumber,
+		Payload: r.Payload, ReceivedAt: r.ReceivedAt.UTC(), ProcessedAt: utcPtr(r.ProcessedAt),
+	}
 }
 
 type caseJSON struct {
@@ -127,14 +211,14 @@ type caseJSON struct {
 	ResolvedAt           *time.Time `json:"resolvedAt"`
 }
 
-func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, events []db.AuditEvent) caseJSON {
+func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, events []db.AuditEvent, legs []db.FlowLeg) caseJSON {
 	return caseJSON{
 		ID: c.ID.String(), OrganizationID: c.OrganizationID.String(), PaymentIntentID: c.PaymentIntentID.String(),
 		ExpectedAmount: c.ExpectedAmount.String(), ActualAmount: decStr(c.ActualAmount), ExceptionType: c.ExceptionType,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), PaymentIntent: renderIntent(pi),
 		Verdict: c.Verdict, UnexplainedDelta: decStr(c.UnexplainedDelta), SLAAgeMinutes: slaAge, SLARisk: c.SlaRisk,
 		RequiredLegsTotal: c.RequiredLegsTotal, RequiredLegsPresent: c.RequiredLegsPresent,
-		EvidenceCoverage: coverageOf(c), FlowLegs: []flowLegJSON{},
+		EvidenceCoverage: coverageOf(c), FlowLegs: renderLegs(legs),
 		ProviderFee: decStr(c.ProviderFee), NetworkFee: decStr(c.NetworkFee), DeveloperFee: decStr(c.DeveloperFee),
 		FxSpread: decStr(c.FxSpread), RoundingDelta: decStr(c.RoundingDelta), Notes: c.Notes,
 		ReconciledAt: utcPtr(c.ReconciledAt), LastRunAt: utcPtr(c.LastRunAt), AuditEvents: renderAudits(events),

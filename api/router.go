@@ -12,15 +12,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
 // Deps is what the router needs from the process.
@@ -29,6 +34,9 @@ type Deps struct {
 	Pool    *pgxpool.Pool
 	Redis   redis.UniversalClient
 	Metrics *metrics.Registry
+	// Waiter carries worker outcomes back to waiting requests; the process
+	// runs it (nil: requests do not wait for the matcher).
+	Waiter  *tasks.Waiter
 	Options Options
 }
 
@@ -40,6 +48,8 @@ type Options struct {
 	MaxJSONBodyBytes   int64               // default body limit of JSON routes
 	IdempotencyLease   time.Duration       // a crashed owner's claim is released after this
 	IdempotencyTTL     time.Duration       // stored responses are replayed for this long
+	EvidenceWait       time.Duration       // how long evidence POSTs wait for the matcher by default
+	EnqueueTimeout     time.Duration       // past this, an enqueue is left to the outbox sweeper
 }
 
 // DefaultOptions are the documented defaults (DESIGN §3).
@@ -49,21 +59,28 @@ func DefaultOptions() Options {
 		MaxJSONBodyBytes:   1 << 20,
 		IdempotencyLease:   60 * time.Second,
 		IdempotencyTTL:     24 * time.Hour,
+		EvidenceWait:       2 * time.Second,
+		EnqueueTimeout:     time.Second,
 	}
 }
 
 type server struct {
-	logger  *slog.Logger
-	pool    *pgxpool.Pool
-	redis   redis.UniversalClient
-	opts    Options
-	auth    *auth.Authenticator
-	limiter *ratelimit.Limiter
-	idem    *idempotency.Store
-	apiKeys *apikey.Service
-	intents *intent.Service
-	rules   *ruleset.Service
-	cases   *cases.Service
+	logger        *slog.Logger
+	pool          *pgxpool.Pool
+	redis         redis.UniversalClient
+	opts          Options
+	auth          *auth.Authenticator
+	limiter       *ratelimit.Limiter
+	idem          *idempotency.Store
+	apiKeys       *apikey.Service
+	intents       *intent.Service
+	rules         *ruleset.Service
+	cases         *cases.Service
+	matcher       *matcher.Service
+	evidence      *evidence.Service
+	enqueuer      *tasks.Enqueuer
+	waiter        *tasks.Waiter
+	evidenceCount *prometheus.CounterVec
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -82,15 +99,28 @@ func NewRouter(d Deps) *gin.Engine {
 	if o.IdempotencyTTL == 0 {
 		o.IdempotencyTTL = def.IdempotencyTTL
 	}
+	if o.EnqueueTimeout == 0 {
+		o.EnqueueTimeout = def.EnqueueTimeout
+	}
+	waiter := d.Waiter
+	if waiter == nil {
+		waiter = tasks.NewWaiter(d.Redis, d.Logger) // never run: never ready
+	}
+	match := matcher.New(d.Pool)
 	s := &server{
 		logger: d.Logger, pool: d.Pool, redis: d.Redis, opts: o,
-		auth:    auth.NewAuthenticator(db.New(d.Pool), o.Session, o.Usage),
-		limiter: ratelimit.New(d.Redis),
-		idem:    idempotency.NewStore(d.Pool, o.IdempotencyLease, o.IdempotencyTTL),
-		apiKeys: apikey.New(d.Pool),
-		intents: intent.New(d.Pool),
-		rules:   ruleset.New(d.Pool),
-		cases:   cases.New(d.Pool),
+		auth:          auth.NewAuthenticator(db.New(d.Pool), o.Session, o.Usage),
+		limiter:       ratelimit.New(d.Redis),
+		idem:          idempotency.NewStore(d.Pool, o.IdempotencyLease, o.IdempotencyTTL),
+		apiKeys:       apikey.New(d.Pool),
+		intents:       intent.New(d.Pool),
+		rules:         ruleset.New(d.Pool),
+		cases:         cases.New(d.Pool, match),
+		matcher:       match,
+		evidence:      evidence.New(d.Pool),
+		enqueuer:      tasks.NewEnqueuer(asynq.NewClientFromRedisClient(d.Redis)),
+		waiter:        waiter,
+		evidenceCount: d.Metrics.Evidence,
 	}
 
 	r := gin.New()
@@ -152,6 +182,15 @@ func NewRouter(d Deps) *gin.Engine {
 	cs.POST("/:id/reopen", caseWrite, s.idempotent, s.statusAction((*cases.Service).Reopen))
 	cs.POST("/:id/archive", caseWrite, s.idempotent, s.statusAction((*cases.Service).Archive))
 	cs.POST("/:id/rerun", caseWrite, s.idempotent, s.rerunCase)
+	cs.POST("/:id/links", caseWrite, s.idempotent, s.linkLeg)
+	cs.DELETE("/:id/links/:linkId", caseWrite, s.unlinkLeg)
+
+	ev := v1.Group("/evidence")
+	evWrite := requireScope("evidence:write")
+	ev.POST("/provider", evWrite, s.idempotent, submitEvidence[providerRequest](s, evidence.SourceProvider))
+	ev.POST("/onchain", evWrite, s.idempotent, submitEvidence[onchainRequest](s, evidence.SourceOnchain))
+	ev.POST("/bank", evWrite, s.idempotent, submitEvidence[bankRequest](s, evidence.SourceBank))
+	ev.GET("/:id", requireAnyScope("evidence:write", "reconciliation_cases:read"), s.getEvidence)
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)

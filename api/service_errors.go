@@ -10,6 +10,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
 
@@ -20,8 +21,27 @@ const CodeInvalidCaseTransition = "invalid_case_transition"
 // serviceError maps the services' errors to the envelope; anything else is
 // a 500 (abort logs it and hides its text).
 func serviceError(err error) error {
-	var transition *cases.TransitionError
+	var (
+		transition *cases.TransitionError
+		elsewhere  *matcher.LinkedElsewhereError
+		linkState  *matcher.LinkStateError
+	)
 	switch {
+	case errors.Is(err, matcher.ErrCaseNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Reconciliation case not found.")
+	case errors.Is(err, matcher.ErrLegNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Flow leg not found.")
+	case errors.Is(err, matcher.ErrLinkNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Match link not found.")
+	case errors.As(err, &elsewhere):
+		e := NewError(http.StatusConflict, CodeFlowLegAlreadyLinked,
+			"The flow leg is linked to case %s; unlink it there first.", elsewhere.CaseID)
+		e.Details = gin.H{"caseId": elsewhere.CaseID.String()}
+		return e
+	case errors.As(err, &linkState):
+		e := NewError(http.StatusConflict, CodeMatchLinkNotActive, "The match link is %s; only an active or suggested link can be removed.", linkState.Status)
+		e.Details = gin.H{"status": linkState.Status}
+		return e
 	case errors.Is(err, apikey.ErrNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "API key not found.")
 	case errors.Is(err, intent.ErrNotFound):

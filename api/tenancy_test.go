@@ -11,6 +11,8 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 )
 
@@ -48,6 +50,32 @@ var tenancyFixtures = map[string]tenancyFixture{
 	"/v1/reconciliation-cases/:id/reopen":  caseFixture(""),
 	"/v1/reconciliation-cases/:id/archive": caseFixture(""),
 	"/v1/reconciliation-cases/:id/rerun":   caseFixture(""),
+	"/v1/reconciliation-cases/:id/links":   caseFixture(`{"flowLegId":"` + uuid.NewString() + `"}`),
+	"/v1/reconciliation-cases/:id/links/:linkId": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			ref := "tenancy-" + uuid.NewString()
+			r := b.intent(org, ref)
+			b.evidence(org, "provider", `{"provider":"p","providerTransferId":"`+ref+`","status":"completed",`+
+				`"amount":{"amount":"100","currency":"USDC"},"externalReference":"`+ref+`"}`)
+			links, err := b.q.MatchLinksForCases(context.Background(), db.MatchLinksForCasesParams{OrganizationID: org, CaseIds: []string{r.Case.ID.String()}})
+			require.NoError(b.t, err)
+			require.Len(b.t, links, 1)
+			return map[string]string{"id": r.Case.ID.String(), "linkId": links[0].ID.String()}
+		},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			links, err := b.q.MatchLinksForCases(context.Background(), db.MatchLinksForCasesParams{OrganizationID: org, CaseIds: []string{ids["id"]}})
+			require.NoError(t, err)
+			require.Len(t, links, 1)
+			require.Equal(t, "active", links[0].Status)
+		},
+	},
+	"/v1/evidence/:id": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			out := b.evidence(org, "provider", `{"provider":"p","providerTransferId":"tr_`+uuid.NewString()+`","status":"completed",`+
+				`"amount":{"amount":"5","currency":"USD"}}`)
+			return map[string]string{"id": out.RawRecordID.String()}
+		},
+	},
 	"/v1/api-keys/:id": {
 		create: func(b *bundle, org uuid.UUID) map[string]string {
 			_, k := b.apiKey(org)
@@ -72,7 +100,7 @@ func caseFixture(postBody string) tenancyFixture {
 		},
 		bodies: map[string]string{"POST": postBody},
 		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
-			c, err := cases.New(b.pool).Get(context.Background(), org, uuid.MustParse(ids["id"]))
+			c, err := cases.New(b.pool, matcher.New(b.pool)).Get(context.Background(), org, uuid.MustParse(ids["id"]))
 			require.NoError(t, err)
 			require.Equal(t, "open", c.Row.ReconciliationCase.Status)
 			require.EqualValues(t, 1, c.Row.ReconciliationCase.Version)

@@ -4,8 +4,9 @@
 INSERT INTO payment_intents (
     organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency,
     payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name,
-    expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+    expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata,
+    reference_values
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (organization_id, external_reference) DO NOTHING
 RETURNING *;
 

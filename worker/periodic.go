@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
 // Task types run by the scheduler.
@@ -18,6 +19,9 @@ const TypeExpireIdempotency = "maintenance:expire_idempotency"
 func PeriodicTasks() []Periodic {
 	return []Periodic{
 		{Type: TypeExpireIdempotency, Every: 10 * time.Minute, Queue: "low"},
+		// Seconds after Redis comes back, work accepted while it was away
+		// is queued.
+		{Type: tasks.TypeOutboxSweep, Every: 5 * time.Second, Queue: "critical"},
 	}
 }
 

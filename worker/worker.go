@@ -13,8 +13,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
 // Queues and their relative priorities: asynq polls a queue in proportion
@@ -36,6 +39,8 @@ type Deps struct {
 // Config tunes the asynq server.
 type Config struct {
 	Concurrency int
+	// Queues overrides the queues and their weights (nil: Queues).
+	Queues map[string]int
 	// ShutdownTimeout is how long running tasks may finish after a stop
 	// signal; tasks still running then are re-queued for another worker.
 	ShutdownTimeout time.Duration
@@ -50,12 +55,20 @@ type Worker struct {
 
 // New builds a worker; nothing runs until Run.
 func New(cfg Config, d Deps) *Worker {
+	queues := cfg.Queues
+	if len(queues) == 0 {
+		queues = Queues
+	}
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
 		Concurrency:     cfg.Concurrency,
-		Queues:          Queues,
+		Queues:          queues,
 		ShutdownTimeout: cfg.ShutdownTimeout,
-		Logger:          asynqLogger{d.Logger.With("component", "asynq")},
-		LogLevel:        asynq.WarnLevel,
+		// An api request may be waiting for the outcome (evidence answers
+		// 201 with it): an idle worker looks for new tasks every 50 ms
+		// rather than asynq's default second.
+		TaskCheckInterval: 50 * time.Millisecond,
+		Logger:            asynqLogger{d.Logger.With("component", "asynq")},
+		LogLevel:          asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			d.Logger.ErrorContext(ctx, "task failed", "task_type", t.Type(), "err", err.Error())
 		}),
@@ -70,6 +83,14 @@ func New(cfg Config, d Deps) *Worker {
 func register(mux *asynq.ServeMux, d Deps) {
 	// The lease and TTL only matter to claims; expiry reads expires_at.
 	mux.Handle(TypeExpireIdempotency, expireIdempotency(idempotency.NewStore(d.Pool, time.Minute, 24*time.Hour), d.Logger))
+	m := matcher.New(d.Pool)
+	var matches *prometheus.CounterVec
+	if d.Metrics != nil {
+		matches = d.Metrics.Matches
+	}
+	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(m, d.Redis, matches, d.Logger))
+	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
+	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, asynq.NewClientFromRedisClient(d.Redis), d.Logger)))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

@@ -24,6 +24,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/logging"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/migrate"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/worker"
 )
 
@@ -72,7 +73,9 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 		}
 		opts.Usage = auth.NewUsageRecorder(db.New(pool), 10*time.Second)
 		g.Go(func() error { opts.Usage.Run(gctx); return nil })
-		router := api.NewRouter(api.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg, Options: opts})
+		waiter := tasks.NewWaiter(rdb, logger)
+		g.Go(func() error { waiter.Run(gctx); return nil })
+		router := api.NewRouter(api.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg, Waiter: waiter, Options: opts})
 		g.Go(func() error { return serveHTTP(gctx, apiLn, router, cfg.ShutdownTimeout, logger) })
 		logger.Info("api listening", "addr", apiLn.Addr().String())
 	}
@@ -87,7 +90,7 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 		logger.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
 	if runWorker {
-		w := worker.New(worker.Config{Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout},
+		w := worker.New(worker.Config{Concurrency: cfg.WorkerConcurrency, Queues: cfg.WorkerQueues, ShutdownTimeout: cfg.ShutdownTimeout},
 			worker.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg})
 		g.Go(func() error { return w.Run(gctx) })
 	}
@@ -107,6 +110,7 @@ func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
 	o.RateLimitPerMinute = cfg.RateLimitPerMinute
 	o.MaxJSONBodyBytes = cfg.MaxJSONBodyBytes
 	o.IdempotencyLease = cfg.IdempotencyLease
+	o.EvidenceWait = cfg.EvidenceWait
 	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWKSURL != "" {
 		// keyfunc caches the key set and refreshes it in the background.

@@ -6,7 +6,6 @@ package cases
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,8 +18,6 @@ import (
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/page"
-	"github.com/reconlayer/reconlayer/internal/recon"
-	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
@@ -48,15 +45,26 @@ func (e *TransitionError) Error() string {
 type Service struct {
 	pool *pgxpool.Pool
 	q    *db.Queries
+	eval Evaluator
+}
+
+// Evaluator re-evaluates a case locked by the caller's transaction
+// (*matcher.Service).
+type Evaluator interface {
+	Evaluate(ctx context.Context, q *db.Queries, c db.ReconciliationCase, actor string) (db.ReconciliationCase, error)
 }
 
 // New builds the service.
-func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
+func New(pool *pgxpool.Pool, eval Evaluator) *Service {
+	return &Service{pool: pool, q: db.New(pool), eval: eval}
+}
 
 // Bundle is one case with everything read alongside it.
 type Bundle struct {
 	Row   db.GetCaseRow
 	Audit []db.AuditEvent
+	Legs  []db.FlowLeg
+	Links []db.MatchLink
 }
 
 // Get reads a case with its intent and audit events.
@@ -74,46 +82,83 @@ func ReadBundle(ctx context.Context, q *db.Queries, org, id uuid.UUID) (Bundle, 
 	if err != nil {
 		return Bundle{}, fmt.Errorf("read case: %w", err)
 	}
-	ev, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: []string{id.String()}})
+	rel, err := related(ctx, q, org, []string{id.String()}, false)
 	if err != nil {
-		return Bundle{}, fmt.Errorf("read audit events: %w", err)
+		return Bundle{}, err
 	}
-	return Bundle{Row: row, Audit: ev}, nil
+	return Bundle{Row: row, Audit: rel.Audit[id], Legs: rel.Legs[id], Links: rel.Links[id]}, nil
 }
 
 // List returns a page of cases, their audit events by case, and the total
 // matching the filters.
-func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCasesRow, map[uuid.UUID][]db.AuditEvent, int64, error) {
+func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCasesRow, Related, int64, error) {
 	total, err := s.q.CountCases(ctx, countParams(p))
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("count cases: %w", err)
+		return nil, Related{}, 0, fmt.Errorf("count cases: %w", err)
 	}
 	rows, err := s.q.ListCases(ctx, p)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("list cases: %w", err)
+		return nil, Related{}, 0, fmt.Errorf("list cases: %w", err)
 	}
-	audit, err := auditByCase(ctx, s.q, p.OrganizationID, rows)
+	rel, err := related(ctx, s.q, p.OrganizationID, caseIDs(rows), false)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, Related{}, 0, err
 	}
-	return rows, audit, total, nil
+	return rows, rel, total, nil
 }
 
-// auditByCase reads the audit events of a page of cases in one query.
-func auditByCase(ctx context.Context, q *db.Queries, org uuid.UUID, rows []db.ListCasesRow) (map[uuid.UUID][]db.AuditEvent, error) {
+// Related is what a page of cases is rendered with, by case id.
+type Related struct {
+	Audit map[uuid.UUID][]db.AuditEvent
+	Legs  map[uuid.UUID][]db.FlowLeg
+	Links map[uuid.UUID][]db.MatchLink
+	Raw   map[uuid.UUID][]db.RawRecord
+}
+
+func caseIDs(rows []db.ListCasesRow) []string {
 	ids := make([]string, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ReconciliationCase.ID.String()
 	}
+	return ids
+}
+
+// related reads the audit events, legs and links (and, for exports, raw
+// records) of a page of cases: one query each, never one per case.
+func related(ctx context.Context, q *db.Queries, org uuid.UUID, ids []string, raw bool) (Related, error) {
+	rel := Related{Audit: map[uuid.UUID][]db.AuditEvent{}, Legs: map[uuid.UUID][]db.FlowLeg{},
+		Links: map[uuid.UUID][]db.MatchLink{}, Raw: map[uuid.UUID][]db.RawRecord{}}
 	events, err := q.AuditEventsForCases(ctx, db.AuditEventsForCasesParams{OrganizationID: org, CaseIds: ids})
 	if err != nil {
-		return nil, fmt.Errorf("read audit events: %w", err)
+		return rel, fmt.Errorf("read audit events: %w", err)
 	}
-	byCase := make(map[uuid.UUID][]db.AuditEvent, len(rows))
 	for _, e := range events {
-		byCase[*e.CaseID] = append(byCase[*e.CaseID], e)
+		rel.Audit[*e.CaseID] = append(rel.Audit[*e.CaseID], e)
 	}
-	return byCase, nil
+	legs, err := q.FlowLegsForCases(ctx, db.FlowLegsForCasesParams{OrganizationID: org, CaseIds: ids})
+	if err != nil {
+		return rel, fmt.Errorf("read flow legs: %w", err)
+	}
+	for _, l := range legs {
+		rel.Legs[*l.CaseID] = append(rel.Legs[*l.CaseID], l)
+	}
+	links, err := q.MatchLinksForCases(ctx, db.MatchLinksForCasesParams{OrganizationID: org, CaseIds: ids})
+	if err != nil {
+		return rel, fmt.Errorf("read match links: %w", err)
+	}
+	for _, l := range links {
+		rel.Links[l.CaseID] = append(rel.Links[l.CaseID], l)
+	}
+	if raw {
+		records, err := q.RawRecordsForCases(ctx, db.RawRecordsForCasesParams{OrganizationID: org, CaseIds: ids})
+		if err != nil {
+			return rel, fmt.Errorf("read raw records: %w", err)
+		}
+		for _, r := range records {
+			rel.Raw[r.CaseID] = append(rel.Raw[r.CaseID], r.RawRecord)
+		}
+	}
+	return rel, nil
 }
 
 func countParams(p db.ListCasesParams) db.CountCasesParams {
@@ -128,7 +173,7 @@ func countParams(p db.ListCasesParams) db.CountCasesParams {
 // ExportBatch is a page of cases with their audit events by case id.
 type ExportBatch struct {
 	Cases []db.ListCasesRow
-	Audit map[uuid.UUID][]db.AuditEvent
+	Related
 }
 
 // exportPage trades round trips against memory: a page is held at once.
@@ -169,12 +214,12 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 			if len(rows) == 0 {
 				return nil
 			}
-			byCase, err := auditByCase(gctx, q, p.OrganizationID, rows)
+			rel, err := related(gctx, q, p.OrganizationID, caseIDs(rows), true)
 			if err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
 			select {
-			case batches <- ExportBatch{Cases: rows, Audit: byCase}:
+			case batches <- ExportBatch{Cases: rows, Related: rel}:
 			case <-gctx.Done():
 				return gctx.Err()
 			}
@@ -278,25 +323,10 @@ func (s *Service) AddNote(ctx context.Context, a Action, note string, finish txn
 // Rerun re-evaluates the case now from its rule snapshot and its legs.
 func (s *Service) Rerun(ctx context.Context, a Action, finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
 	return s.change(ctx, a, "rerun", func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
-		snapshot, err := q.GetRuleSnapshot(ctx, db.GetRuleSnapshotParams{OrganizationID: c.OrganizationID, ID: c.RuleSnapshotID})
-		if err != nil {
-			return c, audit.Event{}, fmt.Errorf("rule snapshot of case %s: %w", c.ID, err)
-		}
-		var r rule.Rule
-		if err := json.Unmarshal(snapshot, &r); err != nil {
-			return c, audit.Event{}, fmt.Errorf("rule snapshot of case %s: %w", c.ID, err)
-		}
-		// Evidence legs arrive with evidence ingestion; until then none exist.
-		coverage, total, present := recon.CoverageOf(r, nil)
-		updated, err := q.SetCaseCoverage(ctx, db.SetCaseCoverageParams{
-			OrganizationID: c.OrganizationID, ID: c.ID, CoverageProvider: coverage.Provider,
-			CoverageChain: coverage.Chain, CoverageBank: coverage.Bank, CoverageFile: coverage.File,
-			RequiredLegsTotal: int32(total), RequiredLegsPresent: int32(present),
-		})
+		updated, err := s.eval.Evaluate(ctx, q, c, a.Actor)
 		return updated, audit.Event{
-			Type: "case.evaluated", Message: "Case re-evaluated on request.",
-			Payload: map[string]any{"verdict": updated.Verdict, "reconciliationStatus": updated.ReconciliationStatus,
-				"requiredLegsPresent": present, "requiredLegsTotal": total},
+			Type: "case.rerun", Message: "Re-evaluation requested.",
+			Payload: map[string]any{"verdict": updated.Verdict, "reconciliationStatus": updated.ReconciliationStatus},
 		}, err
 	}, finish)
 }

@@ -47,6 +47,12 @@ type Config struct {
 	RateLimitPerMinute int           // RECONLAYER_RATE_LIMIT_PER_MINUTE: default budget per organization
 	MaxJSONBodyBytes   int64         // RECONLAYER_MAX_JSON_BODY_BYTES
 	IdempotencyLease   time.Duration // RECONLAYER_IDEMPOTENCY_LEASE
+	// EvidenceWait is how long evidence POSTs wait for the matcher's
+	// outcome by default (RECONLAYER_EVIDENCE_WAIT; 0 answers 202 at once).
+	EvidenceWait time.Duration
+	// WorkerQueues are the queues a worker serves and their weights
+	// (RECONLAYER_WORKER_QUEUES, e.g. "critical=6,default=3,low=1").
+	WorkerQueues map[string]int
 }
 
 // Error is a configuration problem tied to one variable.
@@ -134,6 +140,14 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{"RECONLAYER_IDEMPOTENCY_LEASE", fmt.Sprintf("%q is not a duration of at least 1s", lease)}
 	}
 
+	wait := get("RECONLAYER_EVIDENCE_WAIT", "2s")
+	if cfg.EvidenceWait, err = time.ParseDuration(wait); err != nil || cfg.EvidenceWait < 0 || cfg.EvidenceWait > 30*time.Second {
+		return Config{}, &Error{"RECONLAYER_EVIDENCE_WAIT", fmt.Sprintf("%q is not a duration from 0s to 30s", wait)}
+	}
+	if cfg.WorkerQueues, err = queues(get("RECONLAYER_WORKER_QUEUES", "critical=6,default=3,low=1")); err != nil {
+		return Config{}, err
+	}
+
 	level := get("RECONLAYER_LOG_LEVEL", "info")
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return Config{}, &Error{"RECONLAYER_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", level)}
@@ -169,6 +183,23 @@ func checkAddr(name, addr string) error {
 		return &Error{name, fmt.Sprintf("%q has no valid port", addr)}
 	}
 	return nil
+}
+
+// queues parses name=weight pairs. Every task queue must be served by some
+// worker; a worker that serves only some of them is how a deployment
+// dedicates processes to urgent work.
+func queues(raw string) (map[string]int, error) {
+	const name = "RECONLAYER_WORKER_QUEUES"
+	out := map[string]int{}
+	for _, part := range strings.Split(raw, ",") {
+		q, w, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(w)
+		if !ok || err != nil || n < 1 || n > 100 || (q != "critical" && q != "default" && q != "low") {
+			return nil, &Error{name, fmt.Sprintf("%q is not a list of queue=weight pairs (queues critical, default, low; weights 1 to 100)", raw)}
+		}
+		out[q] = n
+	}
+	return out, nil
 }
 
 func positiveInt(name, raw string, upper int) (int, error) {

@@ -41,6 +41,52 @@ type AuditEvent struct {
 	OccurredAt      time.Time
 }
 
+type EventOutbox struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	EventType      string
+	CaseID         *uuid.UUID
+	Sequence       int64
+	Data           []byte
+	CreatedAt      time.Time
+	DispatchedAt   *time.Time
+}
+
+type FlowLeg struct {
+	ID                  uuid.UUID
+	OrganizationID      uuid.UUID
+	RawRecordID         uuid.UUID
+	CaseID              *uuid.UUID
+	Type                string
+	Status              string
+	SourceStatus        string
+	Identity            *string
+	Provider            *string
+	ProviderTransferID  *string
+	TxHash              *string
+	ChainFamily         *string
+	ChainID             *string
+	FromAddress         *string
+	ToAddress           *string
+	BankAccount         *string
+	BankReference       *string
+	EndToEndID          *string
+	Direction           *string
+	Amount              numeric.Decimal
+	Currency            string
+	DestinationAmount   numeric.Null
+	DestinationCurrency *string
+	FxRate              numeric.Null
+	ProviderFee         numeric.Null
+	NetworkFee          numeric.Null
+	DeveloperFee        numeric.Null
+	PaymentIntentID     *uuid.UUID
+	ExternalReference   *string
+	ReferenceValues     []string
+	OccurredAt          time.Time
+	CreatedAt           time.Time
+}
+
 type IdempotencyRecord struct {
 	OrganizationID uuid.UUID
 	Operation      string
@@ -53,6 +99,22 @@ type IdempotencyRecord struct {
 	ResponseBody   []byte
 	CreatedAt      time.Time
 	ExpiresAt      time.Time
+}
+
+type MatchLink struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	CaseID         uuid.UUID
+	FlowLegID      uuid.UUID
+	RawRecordID    uuid.UUID
+	Status         string
+	Strategy       string
+	Score          numeric.Decimal
+	Reason         string
+	CreatedBy      string
+	CreatedAt      time.Time
+	EndedAt        *time.Time
+	EndedBy        *string
 }
 
 type Organization struct {
@@ -88,6 +150,21 @@ type PaymentIntent struct {
 	Status               string
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+	ReferenceValues      []string
+}
+
+type RawRecord struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Source         string
+	SourceRef      string
+	Payload        []byte
+	ImportBatchID  *uuid.UUID
+	RowNumber      *int32
+	SignatureValid *bool
+	MatchStatus    string
+	ProcessedAt    *time.Time
+	ReceivedAt     time.Time
 }
 
 type ReconciliationCase struct {
@@ -123,6 +200,7 @@ type ReconciliationCase struct {
 	LastRunAt            *time.Time
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
+	AutoResolved         bool
 }
 
 type ReconciliationRule struct {
@@ -164,4 +242,15 @@ type RuleSnapshot struct {
 	Digest         []byte
 	Snapshot       []byte
 	CreatedAt      time.Time
+}
+
+type TaskOutbox struct {
+	TaskID         string
+	TaskType       string
+	Queue          string
+	Payload        []byte
+	OrganizationID *uuid.UUID
+	Attempts       int32
+	CreatedAt      time.Time
+	NextAttemptAt  time.Time
 }

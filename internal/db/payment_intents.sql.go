@@ -44,7 +44,7 @@ func (q *Queries) CountPaymentIntents(ctx context.Context, arg CountPaymentInten
 }
 
 const getPaymentIntent = `-- name: GetPaymentIntent :one
-SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at FROM payment_intents WHERE organization_id = $1 AND id = $2
+SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at, reference_values FROM payment_intents WHERE organization_id = $1 AND id = $2
 `
 
 type GetPaymentIntentParams struct {
@@ -80,12 +80,13 @@ func (q *Queries) GetPaymentIntent(ctx context.Context, arg GetPaymentIntentPara
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReferenceValues,
 	)
 	return i, err
 }
 
 const getPaymentIntentByExternalReference = `-- name: GetPaymentIntentByExternalReference :one
-SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at FROM payment_intents WHERE organization_id = $1 AND external_reference = $2
+SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at, reference_values FROM payment_intents WHERE organization_id = $1 AND external_reference = $2
 `
 
 type GetPaymentIntentByExternalReferenceParams struct {
@@ -121,6 +122,7 @@ func (q *Queries) GetPaymentIntentByExternalReference(ctx context.Context, arg G
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReferenceValues,
 	)
 	return i, err
 }
@@ -129,10 +131,11 @@ const insertPaymentIntent = `-- name: InsertPaymentIntent :one
 INSERT INTO payment_intents (
     organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency,
     payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name,
-    expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+    expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata,
+    reference_values
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 ON CONFLICT (organization_id, external_reference) DO NOTHING
-RETURNING id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at
+RETURNING id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at, reference_values
 `
 
 type InsertPaymentIntentParams struct {
@@ -156,6 +159,7 @@ type InsertPaymentIntentParams struct {
 	ClientCompletedAt    *time.Time
 	References           []byte
 	Metadata             []byte
+	ReferenceValues      []string
 }
 
 // Nothing is returned when the external reference exists: the caller then
@@ -182,6 +186,7 @@ func (q *Queries) InsertPaymentIntent(ctx context.Context, arg InsertPaymentInte
 		arg.ClientCompletedAt,
 		arg.References,
 		arg.Metadata,
+		arg.ReferenceValues,
 	)
 	var i PaymentIntent
 	err := row.Scan(
@@ -209,12 +214,13 @@ func (q *Queries) InsertPaymentIntent(ctx context.Context, arg InsertPaymentInte
 		&i.Status,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReferenceValues,
 	)
 	return i, err
 }
 
 const listPaymentIntents = `-- name: ListPaymentIntents :many
-SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at FROM payment_intents
+SELECT id, organization_id, external_reference, source_amount, source_currency, destination_amount, destination_currency, payment_type, payment_subtype, direction, stablecoin, chain, beneficiary_account, beneficiary_name, expected_fx_rate, developer_fee_expected, provider_transfer_id, tx_hash, client_completed_at, "references", metadata, status, created_at, updated_at, reference_values FROM payment_intents
 WHERE organization_id = $1
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR external_reference = $3)
@@ -281,6 +287,7 @@ func (q *Queries) ListPaymentIntents(ctx context.Context, arg ListPaymentIntents
 			&i.Status,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ReferenceValues,
 		); err != nil {
 			return nil, err
 		}

@@ -64,7 +64,7 @@ INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
     coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot_id
 ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
 `
 
 type CreateCaseParams struct {
@@ -129,12 +129,13 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }
 
 const getCase = `-- name: GetCase :one
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
@@ -187,6 +188,7 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 		&i.ReconciliationCase.LastRunAt,
 		&i.ReconciliationCase.CreatedAt,
 		&i.ReconciliationCase.UpdatedAt,
+		&i.ReconciliationCase.AutoResolved,
 		&i.PaymentIntent.ID,
 		&i.PaymentIntent.OrganizationID,
 		&i.PaymentIntent.ExternalReference,
@@ -211,13 +213,64 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 		&i.PaymentIntent.Status,
 		&i.PaymentIntent.CreatedAt,
 		&i.PaymentIntent.UpdatedAt,
+		&i.PaymentIntent.ReferenceValues,
 		&i.SlaAgeMinutes,
 	)
 	return i, err
 }
 
+const getCaseByID = `-- name: GetCaseByID :one
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND id = $2
+`
+
+type GetCaseByIDParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
+func (q *Queries) GetCaseByID(ctx context.Context, arg GetCaseByIDParams) (ReconciliationCase, error) {
+	row := q.db.QueryRow(ctx, getCaseByID, arg.OrganizationID, arg.ID)
+	var i ReconciliationCase
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.PaymentIntentID,
+		&i.Status,
+		&i.ReconciliationStatus,
+		&i.Verdict,
+		&i.ExceptionType,
+		&i.ExpectedAmount,
+		&i.ExpectedCurrency,
+		&i.ActualAmount,
+		&i.UnexplainedDelta,
+		&i.ProviderFee,
+		&i.NetworkFee,
+		&i.DeveloperFee,
+		&i.FxSpread,
+		&i.RoundingDelta,
+		&i.SlaRisk,
+		&i.RequiredLegsTotal,
+		&i.RequiredLegsPresent,
+		&i.CoverageProvider,
+		&i.CoverageChain,
+		&i.CoverageBank,
+		&i.CoverageFile,
+		&i.Notes,
+		&i.RuleID,
+		&i.RuleSnapshotID,
+		&i.Version,
+		&i.ResolvedAt,
+		&i.ReconciledAt,
+		&i.LastRunAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.AutoResolved,
+	)
+	return i, err
+}
+
 const getCaseByIntent = `-- name: GetCaseByIntent :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
 `
 
 type GetCaseByIntentParams struct {
@@ -261,6 +314,7 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }
@@ -298,7 +352,7 @@ func (q *Queries) InsertRequiredLegs(ctx context.Context, arg InsertRequiredLegs
 }
 
 const listCases = `-- name: ListCases :many
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1
@@ -396,6 +450,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.ReconciliationCase.LastRunAt,
 			&i.ReconciliationCase.CreatedAt,
 			&i.ReconciliationCase.UpdatedAt,
+			&i.ReconciliationCase.AutoResolved,
 			&i.PaymentIntent.ID,
 			&i.PaymentIntent.OrganizationID,
 			&i.PaymentIntent.ExternalReference,
@@ -420,6 +475,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.PaymentIntent.Status,
 			&i.PaymentIntent.CreatedAt,
 			&i.PaymentIntent.UpdatedAt,
+			&i.PaymentIntent.ReferenceValues,
 			&i.SlaAgeMinutes,
 		); err != nil {
 			return nil, err
@@ -433,7 +489,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const lockCase = `-- name: LockCase :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockCaseParams struct {
@@ -478,6 +534,7 @@ func (q *Queries) LockCase(ctx context.Context, arg LockCaseParams) (Reconciliat
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }
@@ -506,36 +563,77 @@ func (q *Queries) RequiredLegTypes(ctx context.Context, caseID uuid.UUID) ([]str
 	return items, nil
 }
 
-const setCaseCoverage = `-- name: SetCaseCoverage :one
+const setCaseEvaluation = `-- name: SetCaseEvaluation :one
 UPDATE reconciliation_cases SET
-    coverage_provider = $3, coverage_chain = $4, coverage_bank = $5, coverage_file = $6,
-    required_legs_total = $7, required_legs_present = $8,
+    actual_amount = $1, unexplained_delta = $2,
+    provider_fee = $3, network_fee = $4, developer_fee = $5,
+    fx_spread = $6, rounding_delta = $7,
+    verdict = $8, reconciliation_status = $9, exception_type = $10,
+    coverage_provider = $11, coverage_chain = $12,
+    coverage_bank = $13, coverage_file = $14,
+    required_legs_total = $15, required_legs_present = $16,
+    status = CASE
+        WHEN status = 'open' AND $9::text = 'reconciled' THEN 'resolved'
+        WHEN status = 'resolved' AND auto_resolved AND $9::text <> 'reconciled' THEN 'open'
+        ELSE status END,
+    auto_resolved = CASE
+        WHEN status = 'open' AND $9::text = 'reconciled' THEN true
+        WHEN status = 'resolved' AND auto_resolved AND $9::text <> 'reconciled' THEN false
+        ELSE auto_resolved END,
+    resolved_at = CASE
+        WHEN status = 'open' AND $9::text = 'reconciled' THEN now()
+        WHEN status = 'resolved' AND auto_resolved AND $9::text <> 'reconciled' THEN NULL
+        ELSE resolved_at END,
+    reconciled_at = CASE WHEN $9::text = 'reconciled' THEN coalesce(reconciled_at, now()) END,
     last_run_at = now(), version = version + 1, updated_at = now()
-WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+WHERE organization_id = $17 AND id = $18
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
 `
 
-type SetCaseCoverageParams struct {
-	OrganizationID      uuid.UUID
-	ID                  uuid.UUID
-	CoverageProvider    string
-	CoverageChain       string
-	CoverageBank        string
-	CoverageFile        string
-	RequiredLegsTotal   int32
-	RequiredLegsPresent int32
+type SetCaseEvaluationParams struct {
+	ActualAmount         numeric.Null
+	UnexplainedDelta     numeric.Null
+	ProviderFee          numeric.Null
+	NetworkFee           numeric.Null
+	DeveloperFee         numeric.Null
+	FxSpread             numeric.Null
+	RoundingDelta        numeric.Null
+	Verdict              *string
+	ReconciliationStatus string
+	ExceptionType        *string
+	CoverageProvider     string
+	CoverageChain        string
+	CoverageBank         string
+	CoverageFile         string
+	RequiredLegsTotal    int32
+	RequiredLegsPresent  int32
+	OrganizationID       uuid.UUID
+	ID                   uuid.UUID
 }
 
-func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams) (ReconciliationCase, error) {
-	row := q.db.QueryRow(ctx, setCaseCoverage,
-		arg.OrganizationID,
-		arg.ID,
+// Writes an evaluation. A case that becomes reconciled resolves itself; one
+// that was resolved automatically and stops being reconciled (a reversal)
+// opens again; archived cases and cases resolved by hand keep their status.
+func (q *Queries) SetCaseEvaluation(ctx context.Context, arg SetCaseEvaluationParams) (ReconciliationCase, error) {
+	row := q.db.QueryRow(ctx, setCaseEvaluation,
+		arg.ActualAmount,
+		arg.UnexplainedDelta,
+		arg.ProviderFee,
+		arg.NetworkFee,
+		arg.DeveloperFee,
+		arg.FxSpread,
+		arg.RoundingDelta,
+		arg.Verdict,
+		arg.ReconciliationStatus,
+		arg.ExceptionType,
 		arg.CoverageProvider,
 		arg.CoverageChain,
 		arg.CoverageBank,
 		arg.CoverageFile,
 		arg.RequiredLegsTotal,
 		arg.RequiredLegsPresent,
+		arg.OrganizationID,
+		arg.ID,
 	)
 	var i ReconciliationCase
 	err := row.Scan(
@@ -571,6 +669,7 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }
@@ -578,7 +677,7 @@ func (q *Queries) SetCaseCoverage(ctx context.Context, arg SetCaseCoverageParams
 const setCaseNotes = `-- name: SetCaseNotes :one
 UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
 `
 
 type SetCaseNotesParams struct {
@@ -623,6 +722,7 @@ func (q *Queries) SetCaseNotes(ctx context.Context, arg SetCaseNotesParams) (Rec
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }
@@ -631,9 +731,10 @@ const setCaseStatus = `-- name: SetCaseStatus :one
 UPDATE reconciliation_cases SET
     status = $1,
     resolved_at = CASE WHEN $1::text = 'resolved' THEN now() WHEN $1::text = 'open' THEN NULL ELSE resolved_at END,
+    auto_resolved = false,
     version = version + 1, updated_at = now()
 WHERE organization_id = $2 AND id = $3
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
 `
 
 type SetCaseStatusParams struct {
@@ -678,6 +779,7 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.LastRunAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.AutoResolved,
 	)
 	return i, err
 }

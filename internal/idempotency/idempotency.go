@@ -164,3 +164,23 @@ func Fingerprint(body []byte) []byte {
 	h := sha256.Sum256(body)
 	return h[:]
 }
+
+// CompleteAfter records the response outside the write's transaction, for
+// writes whose response is only known after commit (evidence waits for the
+// matcher). If the process dies in between, the key frees itself after the
+// lease and a retry finds the write by its business key instead.
+func (c *Claim) CompleteAfter(ctx context.Context, status int, body []byte) error {
+	st := int32(status)
+	n, err := c.store.q.CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
+		OrganizationID: c.req.OrganizationID, Operation: c.req.Operation, Key: c.req.Key,
+		ClaimToken: c.token, ResponseStatus: &st, ResponseBody: body,
+	})
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", err)
+	}
+	if n == 0 {
+		return ErrLeaseLost
+	}
+	c.done = true
+	return nil
+}

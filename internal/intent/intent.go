@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/recon"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
@@ -81,6 +82,7 @@ type CreateInput struct {
 	TxHash               *string
 	ClientCompletedAt    *time.Time
 	References           []byte // JSON array
+	ReferenceValues      []string
 	Metadata             []byte // JSON object
 }
 
@@ -89,6 +91,9 @@ type Result struct {
 	Intent  db.PaymentIntent
 	Case    db.ReconciliationCase
 	Outcome string
+	// Claim, when set, is a task to enqueue after commit: evidence nobody
+	// claimed exists, and some may belong to the new case.
+	Claim *tasks.Job
 }
 
 // Create records the intent, or returns the stored one when the external
@@ -105,6 +110,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 			BeneficiaryName: in.BeneficiaryName, ExpectedFxRate: numeric.NullFrom(in.ExpectedFxRate),
 			DeveloperFeeExpected: numeric.NullFrom(in.DeveloperFeeExpected), ProviderTransferID: in.ProviderTransferID,
 			TxHash: in.TxHash, ClientCompletedAt: in.ClientCompletedAt, References: in.References, Metadata: in.Metadata,
+			ReferenceValues: orEmpty(in.ReferenceValues),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return s.reuse(ctx, q, in)
@@ -126,7 +132,19 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Intent: pi, Case: c, Outcome: OutcomeCreated}, nil
+		res := Result{Intent: pi, Case: c, Outcome: OutcomeCreated}
+		free, err := q.HasFreeLegs(ctx, pi.OrganizationID)
+		if err != nil {
+			return Result{}, fmt.Errorf("look for free evidence: %w", err)
+		}
+		if free {
+			job := tasks.NewCaseClaim(tasks.CaseClaim{OrganizationID: pi.OrganizationID, CaseID: c.ID})
+			if err := tasks.Record(ctx, q, job); err != nil {
+				return Result{}, err
+			}
+			res.Claim = &job
+		}
+		return res, nil
 	}, finish)
 }
 
@@ -224,6 +242,13 @@ func Compare(pi db.PaymentIntent, in CreateInput) []FieldConflict {
 	opt("beneficiaryAccount", pi.BeneficiaryAccount, in.BeneficiaryAccount)
 	opt("beneficiaryName", pi.BeneficiaryName, in.BeneficiaryName)
 	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func deref(s *string) string {

@@ -17,6 +17,12 @@ import (
 type Registry struct {
 	reg  *prometheus.Registry
 	HTTP *HTTP
+	// Evidence counts evidence the api took in, by source and whether it was
+	// new or a duplicate.
+	Evidence *prometheus.CounterVec
+	// Matches counts evidence the matcher placed, by outcome (matched,
+	// unmatched, ambiguous) and winning strategy ("" when none).
+	Matches *prometheus.CounterVec
 }
 
 // HTTP holds the request metrics recorded by the api middleware.
@@ -52,12 +58,20 @@ func New() *Registry {
 			Help: "HTTP requests being served.",
 		}),
 	}
+	evidence := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconlayer_evidence_received_total",
+		Help: "Evidence records received by the api, by source and result (accepted, duplicate).",
+	}, []string{"source", "result"})
+	matches := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconlayer_evidence_matched_total",
+		Help: "Evidence records placed by the matcher, by outcome (matched, unmatched, ambiguous) and strategy.",
+	}, []string{"outcome", "strategy"})
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build, h.Requests, h.Duration, h.InFlight,
+		build, h.Requests, h.Duration, h.InFlight, evidence, matches,
 	)
-	return &Registry{reg: reg, HTTP: h}
+	return &Registry{reg: reg, HTTP: h, Evidence: evidence, Matches: matches}
 }
 
 // MustRegister adds collectors owned by other packages.

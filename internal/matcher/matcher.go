@@ -1,0 +1,457 @@
+// Package matcher is the worker side of evidence: it normalizes raw records
+// into flow legs, finds and links the case each leg belongs to, and
+// re-evaluates every case it touches — each raw record in one transaction,
+// so a task delivered twice or killed midway leaves the state of one clean
+// run. It also owns manual links and re-evaluation on request.
+//
+// Lock order, everywhere: the raw record first, then cases in id order. Two
+// pieces of evidence for one case serialize on the case row; one piece of
+// evidence is never handled twice at once.
+package matcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/evidence"
+	"github.com/reconlayer/reconlayer/internal/match"
+	"github.com/reconlayer/reconlayer/internal/numeric"
+	"github.com/reconlayer/reconlayer/internal/recon"
+	"github.com/reconlayer/reconlayer/internal/rule"
+	"github.com/reconlayer/reconlayer/internal/tasks"
+)
+
+// Errors the API maps to responses.
+var (
+	ErrRawRecordNotFound = errors.New("raw record not found")
+	ErrCaseNotFound      = errors.New("reconciliation case not found")
+	ErrLegNotFound       = errors.New("flow leg not found")
+	ErrLinkNotFound      = errors.New("match link not found")
+)
+
+// LinkedElsewhereError: the leg is attached to another case already.
+type LinkedElsewhereError struct{ CaseID uuid.UUID }
+
+func (e *LinkedElsewhereError) Error() string {
+	return fmt.Sprintf("the flow leg is linked to case %s; unlink it there first", e.CaseID)
+}
+
+// LinkStateError: the link is not active (already unlinked or only suggested).
+type LinkStateError struct{ Status string }
+
+func (e *LinkStateError) Error() string {
+	return fmt.Sprintf("the match link is %s, not active", e.Status)
+}
+
+// ActorSystem is the audit actor of automatic matching.
+const ActorSystem = "system:matcher"
+
+// Service matches evidence against cases.
+type Service struct {
+	pool      *pgxpool.Pool
+	q         *db.Queries
+	snapshots sync.Map // rule snapshot id → rule.Rule (snapshots never change)
+}
+
+// New builds the service.
+func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
+
+// Outcome is what became of a raw record.
+type Outcome = evidence.Outcome
+
+// Process normalizes and matches one raw record; taskID's outbox row is
+// cleared in the same transaction. A record processed before (a redelivered
+// task) changes nothing and reports its outcome again.
+func (s *Service) Process(ctx context.Context, org, rawID uuid.UUID, taskID string) (Outcome, error) {
+	var out Outcome
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		raw, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: rawID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrRawRecordNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock raw record: %w", err)
+		}
+		if raw.ProcessedAt != nil {
+			out, err = evidence.OutcomeOf(ctx, q, raw)
+			if err != nil {
+				return err
+			}
+			return tasks.Done(ctx, q, taskID)
+		}
+		out, err = s.process(ctx, q, raw)
+		if err != nil {
+			return err
+		}
+		return tasks.Done(ctx, q, taskID)
+	})
+	return out, err
+}
+
+func (s *Service) process(ctx context.Context, q *db.Queries, raw db.RawRecord) (Outcome, error) {
+	out := Outcome{RawRecordID: raw.ID, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{}}
+	received := audit.Event{
+		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, Type: "evidence.received", Actor: ActorSystem,
+		Message: fmt.Sprintf("Evidence %s/%s received.", raw.Source, raw.SourceRef),
+		Payload: map[string]any{"source": raw.Source, "sourceRef": raw.SourceRef},
+	}
+	leg, err := evidence.Normalize(raw.Source, raw.Payload, raw.ReceivedAt)
+	if err != nil {
+		// The api validated the payload, so this is a bug, not bad input:
+		// keep the record visible as unmatched and explain why, rather than
+		// retrying forever.
+		received.Message += " It could not be normalized: " + err.Error()
+		if _, err := audit.Append(ctx, q, received); err != nil {
+			return out, err
+		}
+		out.Status = match.Unmatched
+		return out, q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: raw.OrganizationID, ID: raw.ID, MatchStatus: out.Status})
+	}
+	fl, err := q.InsertFlowLeg(ctx, legParams(raw, leg))
+	if err != nil {
+		return out, fmt.Errorf("insert flow leg: %w", err)
+	}
+	out.FlowLegIDs = append(out.FlowLegIDs, fl.ID)
+	d, err := s.decide(ctx, q, fl)
+	if err != nil {
+		return out, err
+	}
+	// The evidence's own events go on the case it joins, so a case's trail
+	// tells its whole story.
+	if d.Kind == match.Matched {
+		received.CaseID = &d.Links[0].CaseID
+	}
+	if _, err := audit.Append(ctx, q, received); err != nil {
+		return out, err
+	}
+	if _, err := audit.Append(ctx, q, audit.Event{
+		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: received.CaseID, Type: "leg.normalized", Actor: ActorSystem,
+		Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", fl.Type, fl.Amount.String(), fl.Currency, fl.Status),
+		Payload: map[string]any{"flowLegId": fl.ID, "type": fl.Type, "status": fl.Status, "amount": fl.Amount.String(), "currency": fl.Currency},
+	}); err != nil {
+		return out, err
+	}
+	status, cases, err := s.apply(ctx, q, fl, d)
+	if err != nil {
+		return out, err
+	}
+	out.Status, out.MatchedCaseIDs = status, cases
+	err = q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: raw.OrganizationID, ID: raw.ID, MatchStatus: status})
+	return out, err
+}
+
+// place finds the case(s) for a free leg and links or suggests it, then
+// re-evaluates them. It returns the raw record's match status and the cases
+// the leg was attached to.
+func (s *Service) place(ctx context.Context, q *db.Queries, fl db.FlowLeg) (string, []uuid.UUID, error) {
+	d, err := s.decide(ctx, q, fl)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.apply(ctx, q, fl, d)
+}
+
+// apply carries out a decision: link, or suggest, and re-evaluate.
+func (s *Service) apply(ctx context.Context, q *db.Queries, fl db.FlowLeg, d match.Decision) (string, []uuid.UUID, error) {
+	switch d.Kind {
+	case match.Matched:
+		l := d.Links[0]
+		c, err := lockCase(ctx, q, fl.OrganizationID, l.CaseID)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := attach(ctx, q, c, fl, l, "active", ActorSystem); err != nil {
+			return "", nil, err
+		}
+		if _, err := s.evaluate(ctx, q, c, ActorSystem); err != nil {
+			return "", nil, err
+		}
+		return match.Matched, []uuid.UUID{c.ID}, nil
+	case match.Ambiguous:
+		for _, l := range d.Links { // sorted by case id: the lock order
+			c, err := lockCase(ctx, q, fl.OrganizationID, l.CaseID)
+			if err != nil {
+				return "", nil, err
+			}
+			if err := attach(ctx, q, c, fl, l, "suggested", ActorSystem); err != nil {
+				return "", nil, err
+			}
+			if _, err := s.evaluate(ctx, q, c, ActorSystem); err != nil {
+				return "", nil, err
+			}
+		}
+		return match.Ambiguous, []uuid.UUID{}, nil
+	}
+	return match.Unmatched, []uuid.UUID{}, nil
+}
+
+// decide looks up candidates with every strategy in one query and lets
+// internal/match choose.
+func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (match.Decision, error) {
+	bounds, err := q.SearchBounds(ctx, fl.OrganizationID)
+	if err != nil {
+		return match.Decision{}, fmt.Errorf("search bounds: %w", err)
+	}
+	// The amount search uses the widest allowance any rule gives; each
+	// candidate is then judged by its own rule.
+	amount := fl.Amount.Dec()
+	currency := fl.Currency
+	if fl.DestinationCurrency != nil && fl.DestinationAmount.Dec() != nil && fl.Type == rule.LegProvider {
+		amount, currency = *fl.DestinationAmount.Dec(), *fl.DestinationCurrency
+	}
+	slack := decimal.Max(bounds.Tolerance.Dec(), amount.Abs().Mul(decimal.New(int64(bounds.ToleranceBps), -4)))
+	window := time.Duration(bounds.WindowMinutes) * time.Minute
+	rows, err := q.FindCandidates(ctx, db.FindCandidatesParams{
+		OrganizationID: fl.OrganizationID, PaymentIntentID: fl.PaymentIntentID, ExternalReference: fl.ExternalReference,
+		ProviderTransferID: fl.ProviderTransferID, TxHash: fl.TxHash, ReferenceValues: fl.ReferenceValues,
+		WindowCurrency: &currency, AmountLow: numeric.From(amount.Sub(slack)), AmountHigh: numeric.From(amount.Add(slack)),
+		WindowFrom: fl.OccurredAt.Add(-window), WindowTo: fl.OccurredAt.Add(window), LegType: fl.Type,
+	})
+	if err != nil {
+		return match.Decision{}, fmt.Errorf("find candidates: %w", err)
+	}
+	cands := make([]match.Candidate, 0, len(rows))
+	for _, r := range rows {
+		rl, err := s.rule(ctx, q, fl.OrganizationID, r.RuleSnapshotID)
+		if err != nil {
+			return match.Decision{}, err
+		}
+		cands = append(cands, match.Candidate{
+			Strategy: r.Strategy, CaseID: r.ID, Rule: rl, ExpectedAmount: r.ExpectedAmount.Dec(),
+			ExpectedCurrency: r.ExpectedCurrency, IntentCreatedAt: r.IntentCreatedAt, ExternalReference: r.ExternalReference,
+		})
+	}
+	return match.Decide(match.Leg{
+		Amount: fl.Amount.Dec(), Currency: fl.Currency, DestinationAmount: fl.DestinationAmount.Dec(),
+		DestinationCurrency: fl.DestinationCurrency, OccurredAt: fl.OccurredAt,
+	}, cands), nil
+}
+
+// rule reads a rule snapshot, from memory after the first time.
+func (s *Service) rule(ctx context.Context, q *db.Queries, org, id uuid.UUID) (rule.Rule, error) {
+	if r, ok := s.snapshots.Load(id); ok {
+		return r.(rule.Rule), nil
+	}
+	b, err := q.GetRuleSnapshot(ctx, db.GetRuleSnapshotParams{OrganizationID: org, ID: id})
+	if err != nil {
+		return rule.Rule{}, fmt.Errorf("rule snapshot %s: %w", id, err)
+	}
+	var r rule.Rule
+	if err := json.Unmarshal(b, &r); err != nil {
+		return rule.Rule{}, fmt.Errorf("rule snapshot %s: %w", id, err)
+	}
+	s.snapshots.Store(id, r)
+	return r, nil
+}
+
+func lockCase(ctx context.Context, q *db.Queries, org, id uuid.UUID) (db.ReconciliationCase, error) {
+	c, err := q.LockCase(ctx, db.LockCaseParams{OrganizationID: org, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrCaseNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("lock case %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// attach writes the match link and, for an active one, attaches the leg.
+func attach(ctx context.Context, q *db.Queries, c db.ReconciliationCase, fl db.FlowLeg, l match.Link, status, actor string) error {
+	link, err := q.InsertMatchLink(ctx, db.InsertMatchLinkParams{
+		OrganizationID: c.OrganizationID, CaseID: c.ID, FlowLegID: fl.ID, RawRecordID: fl.RawRecordID,
+		Status: status, Strategy: l.Strategy, Score: numeric.From(l.Score), Reason: l.Reason, CreatedBy: actor,
+	})
+	if err != nil {
+		return fmt.Errorf("insert match link: %w", err)
+	}
+	eventType, verb := "match_link.created", "Linked"
+	if status == "active" {
+		n, err := q.AttachLeg(ctx, db.AttachLegParams{CaseID: &c.ID, ID: fl.ID})
+		if err != nil {
+			return fmt.Errorf("attach leg: %w", err)
+		}
+		if n != 1 {
+			return fmt.Errorf("attach leg %s: already attached", fl.ID)
+		}
+	} else {
+		eventType, verb = "match_link.suggested", "Suggested"
+	}
+	_, err = audit.Append(ctx, q, audit.Event{
+		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, RawRecordID: &fl.RawRecordID,
+		Type: eventType, Actor: actor,
+		Message: fmt.Sprintf("%s %s leg by %s (score %s): %s", verb, fl.Type, l.Strategy, l.Score.String(), l.Reason),
+		Payload: map[string]any{"matchLinkId": link.ID, "flowLegId": fl.ID, "strategy": l.Strategy, "score": l.Score.String()},
+	})
+	return err
+}
+
+// Evaluate re-evaluates a case locked by the caller's transaction (q) and
+// writes the outcome; cases.Rerun uses it.
+func (s *Service) Evaluate(ctx context.Context, q *db.Queries, c db.ReconciliationCase, actor string) (db.ReconciliationCase, error) {
+	return s.evaluate(ctx, q, c, actor)
+}
+
+func (s *Service) evaluate(ctx context.Context, q *db.Queries, c db.ReconciliationCase, actor string) (db.ReconciliationCase, error) {
+	pi, err := q.GetPaymentIntent(ctx, db.GetPaymentIntentParams{OrganizationID: c.OrganizationID, ID: c.PaymentIntentID})
+	if err != nil {
+		return c, fmt.Errorf("intent of case %s: %w", c.ID, err)
+	}
+	r, err := s.rule(ctx, q, c.OrganizationID, c.RuleSnapshotID)
+	if err != nil {
+		return c, err
+	}
+	rows, err := q.LegsOfCase(ctx, &c.ID)
+	if err != nil {
+		return c, fmt.Errorf("legs of case %s: %w", c.ID, err)
+	}
+	ambiguous, err := q.CountSuggestedLinks(ctx, c.ID)
+	if err != nil {
+		return c, fmt.Errorf("suggested links of case %s: %w", c.ID, err)
+	}
+	legs := make([]recon.EvidenceLeg, len(rows))
+	for i, l := range rows {
+		legs[i] = recon.EvidenceLeg{
+			ID: l.ID, Type: l.Type, Status: l.Status, Identity: deref(l.Identity), Amount: l.Amount.Dec(), Currency: l.Currency,
+			DestinationAmount: l.DestinationAmount.Dec(), DestinationCurrency: l.DestinationCurrency, FxRate: l.FxRate.Dec(),
+			ProviderFee: l.ProviderFee.Dec(), NetworkFee: l.NetworkFee.Dec(), DeveloperFee: l.DeveloperFee.Dec(), OccurredAt: l.OccurredAt,
+		}
+	}
+	o := recon.Evaluate(recon.Input{
+		Intent: recon.Intent{
+			SourceAmount: pi.SourceAmount.Dec(), SourceCurrency: pi.SourceCurrency,
+			DestinationAmount: pi.DestinationAmount.Dec(), DestinationCurrency: pi.DestinationCurrency,
+			ExpectedFxRate: pi.ExpectedFxRate.Dec(), DeveloperFeeExpected: pi.DeveloperFeeExpected.Dec(),
+		},
+		Rule: r, Legs: legs, Ambiguous: int(ambiguous),
+	})
+	updated, err := q.SetCaseEvaluation(ctx, db.SetCaseEvaluationParams{
+		OrganizationID: c.OrganizationID, ID: c.ID,
+		ActualAmount: numeric.NullFrom(o.ActualAmount), UnexplainedDelta: numeric.NullFrom(o.UnexplainedDelta),
+		ProviderFee: numeric.NullFrom(o.ProviderFee), NetworkFee: numeric.NullFrom(o.NetworkFee),
+		DeveloperFee: numeric.NullFrom(o.DeveloperFee), FxSpread: numeric.NullFrom(o.FxSpread),
+		RoundingDelta: numeric.NullFrom(o.RoundingDelta), Verdict: o.Verdict,
+		ReconciliationStatus: o.ReconciliationStatus, ExceptionType: o.ExceptionType,
+		CoverageProvider: o.Coverage.Provider, CoverageChain: o.Coverage.Chain, CoverageBank: o.Coverage.Bank,
+		CoverageFile: o.Coverage.File, RequiredLegsTotal: int32(o.RequiredLegsTotal), RequiredLegsPresent: int32(o.RequiredLegsPresent),
+	})
+	if err != nil {
+		return c, fmt.Errorf("write evaluation of case %s: %w", c.ID, err)
+	}
+	summary := map[string]any{
+		"verdict": o.Verdict, "reconciliationStatus": o.ReconciliationStatus, "exceptionType": o.ExceptionType,
+		"unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
+		"requiredLegsTotal": o.RequiredLegsTotal,
+	}
+	if _, err := audit.Append(ctx, q, audit.Event{
+		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: actor,
+		Message: evaluationMessage(o), Payload: summary,
+	}); err != nil {
+		return c, err
+	}
+	if updated.Status != c.Status {
+		verb := "resolved automatically: it reconciled"
+		eventType := "case.resolved"
+		if updated.Status == "open" {
+			verb, eventType = "reopened automatically: it no longer reconciles", "case.reopened"
+		}
+		if _, err := audit.Append(ctx, q, audit.Event{
+			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: eventType, Actor: actor,
+			Message: "Case " + verb + ".", Payload: map[string]any{"from": c.Status, "to": updated.Status},
+		}); err != nil {
+			return c, err
+		}
+	}
+	if err := recordEvents(ctx, q, c, updated); err != nil {
+		return c, err
+	}
+	return updated, nil
+}
+
+// recordEvents writes the webhook events a change of outcome announces.
+func recordEvents(ctx context.Context, q *db.Queries, before, after db.ReconciliationCase) error {
+	changed := deref(before.Verdict) != deref(after.Verdict) || before.ReconciliationStatus != after.ReconciliationStatus ||
+		deref(before.ExceptionType) != deref(after.ExceptionType) || before.Status != after.Status ||
+		deref(decStr(before.UnexplainedDelta.Dec())) != deref(decStr(after.UnexplainedDelta.Dec()))
+	if !changed {
+		return nil
+	}
+	types := []string{"reconciliation_case.updated"}
+	if after.ReconciliationStatus == recon.StatusReconciled && before.ReconciliationStatus != recon.StatusReconciled {
+		types = append(types, "reconciliation_case.reconciled")
+	}
+	if after.ExceptionType != nil && deref(before.ExceptionType) != *after.ExceptionType {
+		types = append(types, "reconciliation_case.exception")
+	}
+	data, err := json.Marshal(map[string]any{
+		"id": after.ID, "paymentIntentId": after.PaymentIntentID, "status": after.Status,
+		"reconciliationStatus": after.ReconciliationStatus, "verdict": after.Verdict, "exceptionType": after.ExceptionType,
+		"expectedAmount": after.ExpectedAmount.String(), "actualAmount": after.ActualAmount.Dec(),
+		"unexplainedDelta": after.UnexplainedDelta.Dec(), "version": after.Version, "updatedAt": after.UpdatedAt.UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("encode case event: %w", err)
+	}
+	for _, t := range types {
+		if err := q.InsertEventOutbox(ctx, db.InsertEventOutboxParams{
+			OrganizationID: after.OrganizationID, EventType: t, CaseID: &after.ID, Sequence: after.Version, Data: data,
+		}); err != nil {
+			return fmt.Errorf("record %s event: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func evaluationMessage(o recon.Outcome) string {
+	if o.Verdict == nil {
+		return "Case evaluated: no evidence yet."
+	}
+	msg := fmt.Sprintf("Case evaluated: %s, %s", *o.Verdict, o.ReconciliationStatus)
+	if o.ExceptionType != nil {
+		msg += ", exception " + *o.ExceptionType
+	}
+	if o.UnexplainedDelta != nil && !o.UnexplainedDelta.IsZero() {
+		msg += ", unexplained delta " + o.UnexplainedDelta.String()
+	}
+	return msg + fmt.Sprintf(" (%d of %d required legs present).", o.RequiredLegsPresent, o.RequiredLegsTotal)
+}
+
+func legParams(raw db.RawRecord, l evidence.Leg) db.InsertFlowLegParams {
+	return db.InsertFlowLegParams{
+		OrganizationID: raw.OrganizationID, RawRecordID: raw.ID, Type: l.Type, Status: l.Status, SourceStatus: l.SourceStatus,
+		Identity: l.Identity, Provider: l.Provider, ProviderTransferID: l.ProviderTransferID, TxHash: l.TxHash,
+		ChainFamily: l.ChainFamily, ChainID: l.ChainID, FromAddress: l.FromAddress, ToAddress: l.ToAddress,
+		BankAccount: l.BankAccount, BankReference: l.BankReference, EndToEndID: l.EndToEndID, Direction: l.Direction,
+		Amount: numeric.From(l.Amount), Currency: l.Currency, DestinationAmount: numeric.NullFrom(l.DestinationAmount),
+		DestinationCurrency: l.DestinationCurrency, FxRate: numeric.NullFrom(l.FxRate), ProviderFee: numeric.NullFrom(l.ProviderFee),
+		NetworkFee: numeric.NullFrom(l.NetworkFee), DeveloperFee: numeric.NullFrom(l.DeveloperFee),
+		PaymentIntentID: l.PaymentIntentID, ExternalReference: l.ExternalReference, ReferenceValues: l.ReferenceValues,
+		OccurredAt: l.OccurredAt,
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func decStr(d *decimal.Decimal) *string {
+	if d == nil {
+		return nil
+	}
+	s := d.String()
+	return &s
+}

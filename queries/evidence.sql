@@ -1,0 +1,148 @@
+-- name: InsertRawRecord :one
+-- Nothing is returned for a (source, sourceRef) already received: the
+-- caller answers with the original (business uniqueness, DESIGN §3).
+INSERT INTO raw_records (organization_id, source, source_ref, payload, signature_valid, import_batch_id, row_number)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (organization_id, source, source_ref) DO NOTHING
+RETURNING *;
+
+-- name: GetRawRecordBySourceRef :one
+SELECT * FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3;
+
+-- name: GetRawRecord :one
+SELECT * FROM raw_records WHERE organization_id = $1 AND id = $2;
+
+-- name: LockRawRecord :one
+-- Serializes everything done to one piece of evidence (matching, claiming,
+-- manual links): always taken before any case lock.
+SELECT * FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: MarkRawRecord :exec
+UPDATE raw_records SET match_status = $3, processed_at = coalesce(processed_at, now())
+WHERE organization_id = $1 AND id = $2;
+
+-- name: LegsOfRawRecord :many
+SELECT id, case_id FROM flow_legs WHERE raw_record_id = $1 ORDER BY id;
+
+-- name: InsertFlowLeg :one
+INSERT INTO flow_legs (
+    organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
+    tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id,
+    direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee,
+    developer_fee, payment_intent_id, external_reference, reference_values, occurred_at
+) VALUES (
+    @organization_id, @raw_record_id, @type, @status, @source_status, @identity, @provider, @provider_transfer_id,
+    @tx_hash, @chain_family, @chain_id, @from_address, @to_address, @bank_account, @bank_reference, @end_to_end_id,
+    @direction, @amount, @currency, @destination_amount, @destination_currency, @fx_rate, @provider_fee, @network_fee,
+    @developer_fee, @payment_intent_id, @external_reference, @reference_values, @occurred_at
+)
+RETURNING *;
+
+-- name: GetFlowLeg :one
+SELECT * FROM flow_legs WHERE organization_id = $1 AND id = $2;
+
+-- name: LegsOfCase :many
+SELECT * FROM flow_legs WHERE case_id = $1 ORDER BY occurred_at, created_at, id;
+
+-- name: AttachLeg :execrows
+UPDATE flow_legs SET case_id = @case_id WHERE id = @id AND case_id IS NULL;
+
+-- name: DetachLeg :exec
+UPDATE flow_legs SET case_id = NULL WHERE id = $1;
+
+-- name: FindCandidates :many
+-- Every case the leg could belong to, by each matching strategy in one round
+-- trip; internal/match decides. Strong keys use unique or narrow indexes;
+-- the amount-and-window part is bounded and only looks at open cases that
+-- still lack a live leg of this type.
+SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = @organization_id
+  AND (pi.id = sqlc.narg(payment_intent_id)::uuid OR pi.external_reference = sqlc.narg(external_reference)::text)
+UNION ALL
+SELECT 'provider_id', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = @organization_id AND pi.provider_transfer_id = sqlc.narg(provider_transfer_id)::text
+UNION ALL
+SELECT 'tx_hash', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = @organization_id AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower(sqlc.narg(tx_hash)::text)
+UNION ALL
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = @organization_id
+  AND (pi.external_reference = ANY(@reference_values::text[]) OR pi.reference_values && @reference_values::text[])
+UNION ALL
+(SELECT 'amount_time_window', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+ FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+ WHERE c.organization_id = @organization_id AND c.status = 'open'
+   AND c.expected_currency = sqlc.narg(window_currency)::text
+   AND c.expected_amount BETWEEN @amount_low::numeric AND @amount_high::numeric
+   AND pi.created_at BETWEEN @window_from::timestamptz AND @window_to::timestamptz
+   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = @leg_type::text
+                   AND l.status IN ('pending', 'settled'))
+ ORDER BY c.created_at
+ LIMIT 10);
+
+-- name: FreeLegsForIntent :many
+-- Legs nobody claimed that name this intent by one of its keys, or (when
+-- amount matching applies) carry its amount around its creation: an intent
+-- created after its evidence still reconciles.
+SELECT l.id, l.raw_record_id FROM flow_legs l
+JOIN raw_records r ON r.id = l.raw_record_id
+WHERE l.organization_id = @organization_id AND l.case_id IS NULL AND r.match_status = 'unmatched'
+  AND (l.payment_intent_id = @payment_intent_id::uuid
+       OR l.external_reference = @external_reference::text
+       OR (sqlc.narg(provider_transfer_id)::text IS NOT NULL AND l.provider_transfer_id = sqlc.narg(provider_transfer_id))
+       OR (sqlc.narg(tx_hash)::text IS NOT NULL AND lower(l.tx_hash) = lower(sqlc.narg(tx_hash)))
+       OR l.reference_values && @reference_values::text[]
+       OR (l.currency = sqlc.narg(window_currency)::text AND l.amount BETWEEN @amount_low::numeric AND @amount_high::numeric))
+ORDER BY l.occurred_at
+LIMIT 100;
+
+-- name: HasFreeLegs :one
+SELECT EXISTS (SELECT 1 FROM flow_legs WHERE organization_id = $1 AND case_id IS NULL);
+
+-- name: InsertMatchLink :one
+INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: GetMatchLink :one
+SELECT * FROM match_links WHERE organization_id = $1 AND case_id = $2 AND id = $3;
+
+-- name: EndMatchLink :one
+UPDATE match_links SET status = @status, ended_at = now(), ended_by = @ended_by
+WHERE id = @id AND status IN ('active', 'suggested')
+RETURNING *;
+
+-- name: SuggestedLinksOfLeg :many
+SELECT * FROM match_links WHERE flow_leg_id = $1 AND status = 'suggested' ORDER BY case_id;
+
+-- name: CountSuggestedLinks :one
+SELECT count(*) FROM match_links WHERE case_id = $1 AND status = 'suggested';
+
+-- name: FlowLegsForCases :many
+SELECT * FROM flow_legs
+WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
+ORDER BY case_id, occurred_at, created_at, id;
+
+-- name: MatchLinksForCases :many
+SELECT * FROM match_links
+WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
+ORDER BY case_id, created_at, id;
+
+-- name: RawRecordsForCases :many
+SELECT DISTINCT ON (m.case_id, r.id) m.case_id, sqlc.embed(r) FROM match_links m
+JOIN raw_records r ON r.id = m.raw_record_id
+WHERE m.organization_id = @organization_id AND m.case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
+ORDER BY m.case_id, r.id;
+
+-- name: SearchBounds :one
+-- The widest time window and tolerances any case of the organization is
+-- judged by (rule snapshots are few: one per distinct rule version).
+SELECT coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0)::integer AS window_minutes,
+       coalesce(max((snapshot->>'amountTolerance')::numeric), 0)::numeric AS tolerance,
+       coalesce(max((snapshot->>'amountToleranceBps')::integer), 0)::integer AS tolerance_bps
+FROM rule_snapshots WHERE organization_id = $1;

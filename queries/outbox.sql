@@ -1,0 +1,24 @@
+-- name: InsertTaskOutbox :exec
+INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (task_id) DO NOTHING;
+
+-- name: DeleteTaskOutbox :exec
+DELETE FROM task_outbox WHERE task_id = $1;
+
+-- name: DueTaskOutbox :many
+-- SKIP LOCKED: two sweepers share the work instead of waiting on each other.
+SELECT * FROM task_outbox WHERE next_attempt_at <= now()
+ORDER BY next_attempt_at
+LIMIT $1
+FOR UPDATE SKIP LOCKED;
+
+-- name: DeferTaskOutbox :exec
+UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_id = $1;
+
+-- name: InsertEventOutbox :exec
+INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
+VALUES ($1, $2, $3, $4, $5);
+
+-- name: EventsOfCase :many
+SELECT * FROM event_outbox WHERE organization_id = $1 AND case_id = $2 ORDER BY sequence, created_at;
