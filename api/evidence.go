@@ -12,7 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/reconlayer/reconlayer/internal/chain"
 	"github.com/reconlayer/reconlayer/internal/evidence"
@@ -104,6 +103,9 @@ func (r *onchainRequest) validate(is *issues) {
 		if msg := chain.CheckTxHash(family, r.TxHash); msg != "" {
 			is.add([]string{"txHash"}, "%s", msg)
 		}
+	}
+	if r.LogIndex != nil && *r.LogIndex < 0 {
+		is.add([]string{"logIndex"}, "Must not be negative.")
 	}
 	if !slices.Contains(evidence.OnchainStatuses, r.Status) {
 		is.add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.OnchainStatuses, ", "))
@@ -234,35 +236,50 @@ func submitEvidence[T any, PT interface {
 		ctx := c.Request.Context()
 		p := mustPrincipal(c)
 
-		// Duplicates and respond-async know their answer at commit: it is
-		// recorded with the write. A waiting request records its answer
-		// once the worker's outcome (or the wait's end) decides it.
-		finish := completeWith(c, func(r evidence.Receipt) int {
-			if r.Duplicate {
-				return http.StatusOK
+		var claim *idempotency.Claim
+		if v, ok := c.Get(ctxClaim); ok {
+			claim = v.(*idempotency.Claim)
+		}
+		render := func(status int, r evidence.Receipt) []byte {
+			b, _ := json.Marshal(renderEvidence(source, r.Raw.SourceRef, r.Raw.ReceivedAt, r.Raw.SignatureValid, r.Duplicate, r.Outcome))
+			return b
+		}
+		// respond-async knows its answer before the write: the statement that
+		// stores the evidence stores the idempotent response too. Others
+		// record theirs once known (a duplicate at once, a waiting request
+		// after the worker's outcome or the wait's end).
+		var respond *evidence.Respond
+		if pref.async && claim != nil {
+			respond = &evidence.Respond{Claim: claim.Completion(), Render: func(r evidence.Receipt) (int, []byte) {
+				return http.StatusAccepted, render(http.StatusAccepted, r)
+			}}
+		}
+		complete := func(status int, body []byte) {
+			if claim == nil || claim.Completed() {
+				return
 			}
-			return http.StatusAccepted
-		}, plain(func(r evidence.Receipt) any {
-			return renderEvidence(source, r.Raw.SourceRef, r.Raw.ReceivedAt, r.Raw.SignatureValid, r.Duplicate, r.Outcome)
-		}), nil)
+			if err := claim.CompleteAfter(context.WithoutCancel(ctx), status, body); err != nil {
+				s.logger.ErrorContext(ctx, "record evidence response for idempotency", "err", err.Error())
+			}
+		}
 		r, err := s.evidence.Accept(ctx, evidence.Submission{
 			OrganizationID: p.OrganizationID, Source: source, SourceRef: sourceRef, Payload: body,
-		}, func(ctx context.Context, tx pgx.Tx, r evidence.Receipt) error {
-			if r.Duplicate || pref.async {
-				return finish(ctx, tx, r)
-			}
-			return nil
-		})
+		}, respond)
 		if err != nil {
 			abort(c, serviceError(err))
 			return
+		}
+		if r.Completed {
+			claim.MarkCompleted()
 		}
 		if pref.applied != "" {
 			c.Header("Preference-Applied", pref.applied)
 		}
 		if r.Duplicate {
 			s.evidenceCount.WithLabelValues(source, "duplicate").Inc()
-			respondCompleted(c)
+			resp := render(http.StatusOK, r)
+			complete(http.StatusOK, resp)
+			c.Data(http.StatusOK, contentTypeJSON, resp)
 			return
 		}
 		s.evidenceCount.WithLabelValues(source, "accepted").Inc()
@@ -286,8 +303,10 @@ func submitEvidence[T any, PT interface {
 			outcome = nil
 		}
 		if pref.async {
+			resp := render(http.StatusAccepted, r)
+			complete(http.StatusAccepted, resp)
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
-			respondCompleted(c)
+			c.Data(http.StatusAccepted, contentTypeJSON, resp)
 			return
 		}
 
@@ -305,12 +324,9 @@ func submitEvidence[T any, PT interface {
 			}
 			timer.Stop()
 		}
-		resp, _ := json.Marshal(renderEvidence(source, r.Raw.SourceRef, r.Raw.ReceivedAt, r.Raw.SignatureValid, false, o))
-		if v, ok := c.Get(ctxClaim); ok {
-			if err := v.(*idempotency.Claim).CompleteAfter(context.WithoutCancel(ctx), status, resp); err != nil {
-				s.logger.ErrorContext(ctx, "record evidence response for idempotency", "err", err.Error())
-			}
-		}
+		r.Outcome = o
+		resp := render(status, r)
+		complete(status, resp)
 		if status == http.StatusAccepted {
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
 		}

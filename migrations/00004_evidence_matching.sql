@@ -114,7 +114,9 @@ CREATE INDEX match_links_suggested ON match_links (flow_leg_id) WHERE status = '
 -- Intent references as a flat array, so exact-reference matching is an
 -- index lookup.
 ALTER TABLE payment_intents ADD COLUMN reference_values text[] NOT NULL DEFAULT '{}';
-CREATE INDEX payment_intents_reference_values ON payment_intents USING gin (reference_values);
+-- fastupdate off: lookups happen per evidence record and must not scan a
+-- pending list; intents are written far less often than they are searched.
+CREATE INDEX payment_intents_reference_values ON payment_intents USING gin (reference_values) WITH (fastupdate = off);
 -- auto_resolved: the matcher resolved the case, so a later reversal may
 -- reopen it; a case resolved by hand stays resolved.
 ALTER TABLE reconciliation_cases ADD COLUMN auto_resolved boolean NOT NULL DEFAULT false;

@@ -36,3 +36,14 @@ WHERE organization_id = @organization_id
   AND (sqlc.narg(event_type)::text IS NULL OR event_type = sqlc.narg(event_type))
   AND (sqlc.narg(occurred_from)::timestamptz IS NULL OR occurred_at >= sqlc.narg(occurred_from))
   AND (sqlc.narg(occurred_to)::timestamptz IS NULL OR occurred_at < sqlc.narg(occurred_to));
+
+-- name: InsertAuditEvents :exec
+-- Several events of one transaction in one round trip, in order (occurred_at
+-- is clock_timestamp(), taken row by row). Optional ids travel as text ('' for
+-- none) and payloads as text ('' for none): arrays of nullable uuids and
+-- jsonb are what pgx encodes slowest.
+INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, event_type, actor, payload, message)
+SELECT unnest(@organization_ids::uuid[]), nullif(unnest(@payment_intent_ids::text[]), '')::uuid,
+       nullif(unnest(@case_ids::text[]), '')::uuid, nullif(unnest(@raw_record_ids::text[]), '')::uuid,
+       unnest(@event_types::text[]), unnest(@actors::text[]), nullif(unnest(@payloads::text[]), '')::jsonb,
+       unnest(@messages::text[]);

@@ -1,3 +1,25 @@
+-- name: AcceptEvidence :one
+-- Everything accepting new evidence writes, in one statement (so one round
+-- trip, and atomic without a transaction): the raw record, its match task in
+-- the outbox and — when the response is already known (respond-async) — the
+-- idempotency record's stored response. A (source, sourceRef) received
+-- before inserts nothing at all (inserted = 0).
+WITH raw AS (
+    INSERT INTO raw_records (id, organization_id, source, source_ref, payload, signature_valid, received_at)
+    VALUES (@id, @organization_id, @source, @source_ref, @payload, @signature_valid, @received_at)
+    ON CONFLICT (organization_id, source, source_ref) DO NOTHING
+    RETURNING id
+), outbox AS (
+    INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
+    SELECT @task_id, @task_type, @queue, @task_payload, @organization_id, @next_attempt_at FROM raw
+), done AS (
+    UPDATE idempotency_records ir SET status = 'completed', response_status = @response_status, response_body = @response_body
+    WHERE ir.organization_id = @organization_id AND ir.operation = @operation AND ir.key = @idempotency_key
+      AND ir.claim_token = @claim_token AND ir.status = 'processing' AND EXISTS (SELECT 1 FROM raw)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM raw)::integer AS inserted, (SELECT count(*) FROM done)::integer AS completed;
+
 -- name: InsertRawRecord :one
 -- Nothing is returned for a (source, sourceRef) already received: the
 -- caller answers with the original (business uniqueness, DESIGN §3).
@@ -53,8 +75,16 @@ UPDATE flow_legs SET case_id = NULL WHERE id = $1;
 -- name: FindCandidates :many
 -- Every case the leg could belong to, by each matching strategy in one round
 -- trip; internal/match decides. Strong keys use unique or narrow indexes;
--- the amount-and-window part is bounded and only looks at open cases that
--- still lack a live leg of this type.
+-- the amount-and-window part is bounded, only looks at open cases that still
+-- lack a live leg of this type, and searches with the widest allowance and
+-- window any rule snapshot of the organization gives (each candidate is then
+-- judged by its own rule).
+WITH bounds AS MATERIALIZED (
+    SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
+                    abs(sqlc.arg(amount)::numeric) * coalesce(max((snapshot->>'amountToleranceBps')::integer), 0) / 10000) AS slack,
+           coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0) * interval '1 minute' AS win
+    FROM rule_snapshots rs WHERE rs.organization_id = @organization_id
+)
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
        pi.created_at AS intent_created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
@@ -71,38 +101,73 @@ WHERE pi.organization_id = @organization_id AND pi.tx_hash IS NOT NULL AND lower
 UNION ALL
 SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id
-  AND (pi.external_reference = ANY(@reference_values::text[]) OR pi.reference_values && @reference_values::text[])
+WHERE pi.organization_id = @organization_id AND pi.external_reference = ANY(@reference_values::text[])
+UNION ALL
+-- LATERAL … LIMIT 1 keeps the generic plan on an index nested loop: the
+-- planner guesses hundreds of intents per reference array and would
+-- otherwise hash-join every case of the organization.
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi
+CROSS JOIN LATERAL (SELECT * FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
+WHERE pi.organization_id = @organization_id AND pi.reference_values && @reference_values::text[]
 UNION ALL
 (SELECT 'amount_time_window', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
  FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
  WHERE c.organization_id = @organization_id AND c.status = 'open'
    AND c.expected_currency = sqlc.narg(window_currency)::text
-   AND c.expected_amount BETWEEN @amount_low::numeric AND @amount_high::numeric
-   AND pi.created_at BETWEEN @window_from::timestamptz AND @window_to::timestamptz
-   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = @leg_type::text
+   -- Scalar subqueries: evaluated once, then the index range is fixed.
+   AND c.expected_amount BETWEEN sqlc.arg(amount)::numeric - (SELECT slack FROM bounds)
+                             AND sqlc.arg(amount)::numeric + (SELECT slack FROM bounds)
+   AND pi.created_at BETWEEN sqlc.arg(occurred_at)::timestamptz - (SELECT win FROM bounds)
+                         AND sqlc.arg(occurred_at)::timestamptz + (SELECT win FROM bounds)
+   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = sqlc.arg(leg_type)::text
                    AND l.status IN ('pending', 'settled'))
  ORDER BY c.created_at
  LIMIT 10);
 
 -- name: FreeLegsForIntent :many
--- Legs nobody claimed that name this intent by one of its keys, or (when
--- amount matching applies) carry its amount around its creation: an intent
--- created after its evidence still reconciles.
+-- Legs nobody claimed that name this intent by one of its keys (also legs
+-- left ambiguous between other cases: a strong key settles them), or, when
+-- amount matching applies, unmatched legs with its amount: an intent created
+-- after its evidence still reconciles.
 SELECT l.id, l.raw_record_id FROM flow_legs l
 JOIN raw_records r ON r.id = l.raw_record_id
-WHERE l.organization_id = @organization_id AND l.case_id IS NULL AND r.match_status = 'unmatched'
-  AND (l.payment_intent_id = @payment_intent_id::uuid
-       OR l.external_reference = @external_reference::text
-       OR (sqlc.narg(provider_transfer_id)::text IS NOT NULL AND l.provider_transfer_id = sqlc.narg(provider_transfer_id))
-       OR (sqlc.narg(tx_hash)::text IS NOT NULL AND lower(l.tx_hash) = lower(sqlc.narg(tx_hash)))
-       OR l.reference_values && @reference_values::text[]
-       OR (l.currency = sqlc.narg(window_currency)::text AND l.amount BETWEEN @amount_low::numeric AND @amount_high::numeric))
+WHERE l.organization_id = @organization_id AND l.case_id IS NULL
+  AND (((r.match_status = 'unmatched' OR r.match_status = 'ambiguous')
+        AND (l.payment_intent_id = @payment_intent_id::uuid
+             OR l.external_reference = @external_reference::text
+             OR (sqlc.narg(provider_transfer_id)::text IS NOT NULL AND l.provider_transfer_id = sqlc.narg(provider_transfer_id))
+             OR (sqlc.narg(tx_hash)::text IS NOT NULL AND lower(l.tx_hash) = lower(sqlc.narg(tx_hash)))
+             OR l.reference_values && @reference_values::text[]))
+       OR (r.match_status = 'unmatched' AND l.currency = sqlc.narg(window_currency)::text
+           AND l.amount BETWEEN @amount_low::numeric AND @amount_high::numeric))
 ORDER BY l.occurred_at
 LIMIT 100;
 
 -- name: HasFreeLegs :one
 SELECT EXISTS (SELECT 1 FROM flow_legs WHERE organization_id = $1 AND case_id IS NULL);
+
+-- name: LinkLeg :one
+-- Writes the link and, for an active one, attaches the leg in the same
+-- statement; attached is 0 when the leg was attached elsewhere meanwhile.
+WITH link AS (
+    INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
+    VALUES (@organization_id, @case_id, @flow_leg_id, @raw_record_id, @status, @strategy, @score, @reason, @created_by)
+    RETURNING *
+), leg AS (
+    UPDATE flow_legs SET case_id = @case_id
+    WHERE id = @flow_leg_id AND case_id IS NULL AND @status::text = 'active'
+    RETURNING id
+)
+SELECT link.id, (SELECT count(*) FROM leg)::integer AS attached FROM link;
+
+-- name: FinishRawRecord :exec
+-- The record's outcome and the end of its outbox row, in one statement.
+WITH marked AS (
+    UPDATE raw_records r SET match_status = @match_status, processed_at = coalesce(r.processed_at, now())
+    WHERE r.organization_id = @organization_id AND r.id = @id
+)
+DELETE FROM task_outbox WHERE task_id = @task_id;
 
 -- name: InsertMatchLink :one
 INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
@@ -139,10 +204,8 @@ JOIN raw_records r ON r.id = m.raw_record_id
 WHERE m.organization_id = @organization_id AND m.case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
 ORDER BY m.case_id, r.id;
 
--- name: SearchBounds :one
--- The widest time window and tolerances any case of the organization is
--- judged by (rule snapshots are few: one per distinct rule version).
-SELECT coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0)::integer AS window_minutes,
-       coalesce(max((snapshot->>'amountTolerance')::numeric), 0)::numeric AS tolerance,
-       coalesce(max((snapshot->>'amountToleranceBps')::integer), 0)::integer AS tolerance_bps
-FROM rule_snapshots WHERE organization_id = $1;
+-- name: UseGenericPlans :exec
+-- For the matcher's transactions: every statement in them is an index
+-- lookup whose generic plan is as good as a custom one, and FindCandidates
+-- costs milliseconds to plan but a fraction of that to run.
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true);

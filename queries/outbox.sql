@@ -20,5 +20,10 @@ UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 VALUES ($1, $2, $3, $4, $5);
 
+-- name: InsertEventOutboxes :exec
+-- The events of one case change in one round trip.
+INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
+SELECT @organization_id, unnest(@event_types::text[]), @case_id, @sequence, @data;
+
 -- name: EventsOfCase :many
 SELECT * FROM event_outbox WHERE organization_id = $1 AND case_id = $2 ORDER BY sequence, created_at;

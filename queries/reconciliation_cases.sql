@@ -111,3 +111,10 @@ RETURNING *;
 
 -- name: GetCaseByID :one
 SELECT * FROM reconciliation_cases WHERE organization_id = $1 AND id = $2;
+
+-- name: LockCaseWithIntent :one
+-- The case to evaluate, locked, with its intent in the same round trip.
+SELECT sqlc.embed(c), sqlc.embed(pi)
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1 AND c.id = $2
+FOR UPDATE OF c;

@@ -1,5 +1,5 @@
 // Command reconlayer is the single ReconLayer binary: api, worker, scheduler,
-// all (the three in one process), migrate, admin and version.
+// all (the three in one process), migrate, admin, bench and version.
 package main
 
 import (
@@ -23,6 +23,7 @@ commands:
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
   admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
+  bench evidence          measure the evidence pipeline on this machine (scratch database)
   version                 print the build as JSON
 
 configuration (environment):
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout)
 	case "admin":
 		err = adminCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(ctx, args[1:], stdout)
 	case "version":
 		err = json.NewEncoder(stdout).Encode(buildinfo.Get())
 	case "help", "-h", "--help":

@@ -13,6 +13,79 @@ import (
 	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
+const acceptEvidence = `-- name: AcceptEvidence :one
+WITH raw AS (
+    INSERT INTO raw_records (id, organization_id, source, source_ref, payload, signature_valid, received_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (organization_id, source, source_ref) DO NOTHING
+    RETURNING id
+), outbox AS (
+    INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
+    SELECT $8, $9, $10, $11, $2, $12 FROM raw
+), done AS (
+    UPDATE idempotency_records ir SET status = 'completed', response_status = $13, response_body = $14
+    WHERE ir.organization_id = $2 AND ir.operation = $15 AND ir.key = $16
+      AND ir.claim_token = $17 AND ir.status = 'processing' AND EXISTS (SELECT 1 FROM raw)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM raw)::integer AS inserted, (SELECT count(*) FROM done)::integer AS completed
+`
+
+type AcceptEvidenceParams struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Source         string
+	SourceRef      string
+	Payload        []byte
+	SignatureValid *bool
+	ReceivedAt     time.Time
+	TaskID         string
+	TaskType       string
+	Queue          string
+	TaskPayload    []byte
+	NextAttemptAt  time.Time
+	ResponseStatus *int32
+	ResponseBody   []byte
+	Operation      string
+	IdempotencyKey string
+	ClaimToken     uuid.UUID
+}
+
+type AcceptEvidenceRow struct {
+	Inserted  int32
+	Completed int32
+}
+
+// Everything accepting new evidence writes, in one statement (so one round
+// trip, and atomic without a transaction): the raw record, its match task in
+// the outbox and — when the response is already known (respond-async) — the
+// idempotency record's stored response. A (source, sourceRef) received
+// before inserts nothing at all (inserted = 0).
+func (q *Queries) AcceptEvidence(ctx context.Context, arg AcceptEvidenceParams) (AcceptEvidenceRow, error) {
+	row := q.db.QueryRow(ctx, acceptEvidence,
+		arg.ID,
+		arg.OrganizationID,
+		arg.Source,
+		arg.SourceRef,
+		arg.Payload,
+		arg.SignatureValid,
+		arg.ReceivedAt,
+		arg.TaskID,
+		arg.TaskType,
+		arg.Queue,
+		arg.TaskPayload,
+		arg.NextAttemptAt,
+		arg.ResponseStatus,
+		arg.ResponseBody,
+		arg.Operation,
+		arg.IdempotencyKey,
+		arg.ClaimToken,
+	)
+	var i AcceptEvidenceRow
+	err := row.Scan(&i.Inserted, &i.Completed)
+	return i, err
+}
+
 const attachLeg = `-- name: AttachLeg :execrows
 UPDATE flow_legs SET case_id = $1 WHERE id = $2 AND case_id IS NULL
 `
@@ -84,38 +157,52 @@ func (q *Queries) EndMatchLink(ctx context.Context, arg EndMatchLinkParams) (Mat
 }
 
 const findCandidates = `-- name: FindCandidates :many
+WITH bounds AS MATERIALIZED (
+    SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
+                    abs($1::numeric) * coalesce(max((snapshot->>'amountToleranceBps')::integer), 0) / 10000) AS slack,
+           coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0) * interval '1 minute' AS win
+    FROM rule_snapshots rs WHERE rs.organization_id = $2
+)
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
        pi.created_at AS intent_created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $1
-  AND (pi.id = $2::uuid OR pi.external_reference = $3::text)
+WHERE pi.organization_id = $2
+  AND (pi.id = $3::uuid OR pi.external_reference = $4::text)
 UNION ALL
 SELECT 'provider_id', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $1 AND pi.provider_transfer_id = $4::text
+WHERE pi.organization_id = $2 AND pi.provider_transfer_id = $5::text
 UNION ALL
 SELECT 'tx_hash', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $1 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower($5::text)
+WHERE pi.organization_id = $2 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower($6::text)
 UNION ALL
 SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $1
-  AND (pi.external_reference = ANY($6::text[]) OR pi.reference_values && $6::text[])
+WHERE pi.organization_id = $2 AND pi.external_reference = ANY($7::text[])
+UNION ALL
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi
+CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
+WHERE pi.organization_id = $2 AND pi.reference_values && $7::text[]
 UNION ALL
 (SELECT 'amount_time_window', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
  FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
- WHERE c.organization_id = $1 AND c.status = 'open'
-   AND c.expected_currency = $7::text
-   AND c.expected_amount BETWEEN $8::numeric AND $9::numeric
-   AND pi.created_at BETWEEN $10::timestamptz AND $11::timestamptz
-   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = $12::text
+ WHERE c.organization_id = $2 AND c.status = 'open'
+   AND c.expected_currency = $8::text
+   -- Scalar subqueries: evaluated once, then the index range is fixed.
+   AND c.expected_amount BETWEEN $1::numeric - (SELECT slack FROM bounds)
+                             AND $1::numeric + (SELECT slack FROM bounds)
+   AND pi.created_at BETWEEN $9::timestamptz - (SELECT win FROM bounds)
+                         AND $9::timestamptz + (SELECT win FROM bounds)
+   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = $10::text
                    AND l.status IN ('pending', 'settled'))
  ORDER BY c.created_at
  LIMIT 10)
 `
 
 type FindCandidatesParams struct {
+	Amount             numeric.Decimal
 	OrganizationID     uuid.UUID
 	PaymentIntentID    *uuid.UUID
 	ExternalReference  *string
@@ -123,10 +210,7 @@ type FindCandidatesParams struct {
 	TxHash             *string
 	ReferenceValues    []string
 	WindowCurrency     *string
-	AmountLow          numeric.Decimal
-	AmountHigh         numeric.Decimal
-	WindowFrom         time.Time
-	WindowTo           time.Time
+	OccurredAt         time.Time
 	LegType            string
 }
 
@@ -143,10 +227,16 @@ type FindCandidatesRow struct {
 
 // Every case the leg could belong to, by each matching strategy in one round
 // trip; internal/match decides. Strong keys use unique or narrow indexes;
-// the amount-and-window part is bounded and only looks at open cases that
-// still lack a live leg of this type.
+// the amount-and-window part is bounded, only looks at open cases that still
+// lack a live leg of this type, and searches with the widest allowance and
+// window any rule snapshot of the organization gives (each candidate is then
+// judged by its own rule).
+// LATERAL … LIMIT 1 keeps the generic plan on an index nested loop: the
+// planner guesses hundreds of intents per reference array and would
+// otherwise hash-join every case of the organization.
 func (q *Queries) FindCandidates(ctx context.Context, arg FindCandidatesParams) ([]FindCandidatesRow, error) {
 	rows, err := q.db.Query(ctx, findCandidates,
+		arg.Amount,
 		arg.OrganizationID,
 		arg.PaymentIntentID,
 		arg.ExternalReference,
@@ -154,10 +244,7 @@ func (q *Queries) FindCandidates(ctx context.Context, arg FindCandidatesParams) 
 		arg.TxHash,
 		arg.ReferenceValues,
 		arg.WindowCurrency,
-		arg.AmountLow,
-		arg.AmountHigh,
-		arg.WindowFrom,
-		arg.WindowTo,
+		arg.OccurredAt,
 		arg.LegType,
 	)
 	if err != nil {
@@ -185,6 +272,32 @@ func (q *Queries) FindCandidates(ctx context.Context, arg FindCandidatesParams) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const finishRawRecord = `-- name: FinishRawRecord :exec
+WITH marked AS (
+    UPDATE raw_records r SET match_status = $2, processed_at = coalesce(r.processed_at, now())
+    WHERE r.organization_id = $3 AND r.id = $4
+)
+DELETE FROM task_outbox WHERE task_id = $1
+`
+
+type FinishRawRecordParams struct {
+	TaskID         string
+	MatchStatus    string
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
+// The record's outcome and the end of its outbox row, in one statement.
+func (q *Queries) FinishRawRecord(ctx context.Context, arg FinishRawRecordParams) error {
+	_, err := q.db.Exec(ctx, finishRawRecord,
+		arg.TaskID,
+		arg.MatchStatus,
+		arg.OrganizationID,
+		arg.ID,
+	)
+	return err
 }
 
 const flowLegsForCases = `-- name: FlowLegsForCases :many
@@ -254,13 +367,15 @@ func (q *Queries) FlowLegsForCases(ctx context.Context, arg FlowLegsForCasesPara
 const freeLegsForIntent = `-- name: FreeLegsForIntent :many
 SELECT l.id, l.raw_record_id FROM flow_legs l
 JOIN raw_records r ON r.id = l.raw_record_id
-WHERE l.organization_id = $1 AND l.case_id IS NULL AND r.match_status = 'unmatched'
-  AND (l.payment_intent_id = $2::uuid
-       OR l.external_reference = $3::text
-       OR ($4::text IS NOT NULL AND l.provider_transfer_id = $4)
-       OR ($5::text IS NOT NULL AND lower(l.tx_hash) = lower($5))
-       OR l.reference_values && $6::text[]
-       OR (l.currency = $7::text AND l.amount BETWEEN $8::numeric AND $9::numeric))
+WHERE l.organization_id = $1 AND l.case_id IS NULL
+  AND (((r.match_status = 'unmatched' OR r.match_status = 'ambiguous')
+        AND (l.payment_intent_id = $2::uuid
+             OR l.external_reference = $3::text
+             OR ($4::text IS NOT NULL AND l.provider_transfer_id = $4)
+             OR ($5::text IS NOT NULL AND lower(l.tx_hash) = lower($5))
+             OR l.reference_values && $6::text[]))
+       OR (r.match_status = 'unmatched' AND l.currency = $7::text
+           AND l.amount BETWEEN $8::numeric AND $9::numeric))
 ORDER BY l.occurred_at
 LIMIT 100
 `
@@ -282,9 +397,10 @@ type FreeLegsForIntentRow struct {
 	RawRecordID uuid.UUID
 }
 
-// Legs nobody claimed that name this intent by one of its keys, or (when
-// amount matching applies) carry its amount around its creation: an intent
-// created after its evidence still reconciles.
+// Legs nobody claimed that name this intent by one of its keys (also legs
+// left ambiguous between other cases: a strong key settles them), or, when
+// amount matching applies, unmatched legs with its amount: an intent created
+// after its evidence still reconciles.
 func (q *Queries) FreeLegsForIntent(ctx context.Context, arg FreeLegsForIntentParams) ([]FreeLegsForIntentRow, error) {
 	rows, err := q.db.Query(ctx, freeLegsForIntent,
 		arg.OrganizationID,
@@ -761,6 +877,55 @@ func (q *Queries) LegsOfRawRecord(ctx context.Context, rawRecordID uuid.UUID) ([
 	return items, nil
 }
 
+const linkLeg = `-- name: LinkLeg :one
+WITH link AS (
+    INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    RETURNING id, organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by, created_at, ended_at, ended_by
+), leg AS (
+    UPDATE flow_legs SET case_id = $2
+    WHERE id = $3 AND case_id IS NULL AND $5::text = 'active'
+    RETURNING id
+)
+SELECT link.id, (SELECT count(*) FROM leg)::integer AS attached FROM link
+`
+
+type LinkLegParams struct {
+	OrganizationID uuid.UUID
+	CaseID         uuid.UUID
+	FlowLegID      uuid.UUID
+	RawRecordID    uuid.UUID
+	Status         string
+	Strategy       string
+	Score          numeric.Decimal
+	Reason         string
+	CreatedBy      string
+}
+
+type LinkLegRow struct {
+	ID       uuid.UUID
+	Attached int32
+}
+
+// Writes the link and, for an active one, attaches the leg in the same
+// statement; attached is 0 when the leg was attached elsewhere meanwhile.
+func (q *Queries) LinkLeg(ctx context.Context, arg LinkLegParams) (LinkLegRow, error) {
+	row := q.db.QueryRow(ctx, linkLeg,
+		arg.OrganizationID,
+		arg.CaseID,
+		arg.FlowLegID,
+		arg.RawRecordID,
+		arg.Status,
+		arg.Strategy,
+		arg.Score,
+		arg.Reason,
+		arg.CreatedBy,
+	)
+	var i LinkLegRow
+	err := row.Scan(&i.ID, &i.Attached)
+	return i, err
+}
+
 const lockRawRecord = `-- name: LockRawRecord :one
 SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
@@ -902,28 +1067,6 @@ func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCases
 	return items, nil
 }
 
-const searchBounds = `-- name: SearchBounds :one
-SELECT coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0)::integer AS window_minutes,
-       coalesce(max((snapshot->>'amountTolerance')::numeric), 0)::numeric AS tolerance,
-       coalesce(max((snapshot->>'amountToleranceBps')::integer), 0)::integer AS tolerance_bps
-FROM rule_snapshots WHERE organization_id = $1
-`
-
-type SearchBoundsRow struct {
-	WindowMinutes int32
-	Tolerance     numeric.Decimal
-	ToleranceBps  int32
-}
-
-// The widest time window and tolerances any case of the organization is
-// judged by (rule snapshots are few: one per distinct rule version).
-func (q *Queries) SearchBounds(ctx context.Context, organizationID uuid.UUID) (SearchBoundsRow, error) {
-	row := q.db.QueryRow(ctx, searchBounds, organizationID)
-	var i SearchBoundsRow
-	err := row.Scan(&i.WindowMinutes, &i.Tolerance, &i.ToleranceBps)
-	return i, err
-}
-
 const suggestedLinksOfLeg = `-- name: SuggestedLinksOfLeg :many
 SELECT id, organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by, created_at, ended_at, ended_by FROM match_links WHERE flow_leg_id = $1 AND status = 'suggested' ORDER BY case_id
 `
@@ -960,4 +1103,16 @@ func (q *Queries) SuggestedLinksOfLeg(ctx context.Context, flowLegID uuid.UUID) 
 		return nil, err
 	}
 	return items, nil
+}
+
+const useGenericPlans = `-- name: UseGenericPlans :exec
+SELECT set_config('plan_cache_mode', 'force_generic_plan', true)
+`
+
+// For the matcher's transactions: every statement in them is an index
+// lookup whose generic plan is as good as a custom one, and FindCandidates
+// costs milliseconds to plan but a fraction of that to run.
+func (q *Queries) UseGenericPlans(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, useGenericPlans)
+	return err
 }

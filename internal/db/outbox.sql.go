@@ -134,6 +134,31 @@ func (q *Queries) InsertEventOutbox(ctx context.Context, arg InsertEventOutboxPa
 	return err
 }
 
+const insertEventOutboxes = `-- name: InsertEventOutboxes :exec
+INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
+SELECT $1, unnest($2::text[]), $3, $4, $5
+`
+
+type InsertEventOutboxesParams struct {
+	OrganizationID uuid.UUID
+	EventTypes     []string
+	CaseID         *uuid.UUID
+	Sequence       int64
+	Data           []byte
+}
+
+// The events of one case change in one round trip.
+func (q *Queries) InsertEventOutboxes(ctx context.Context, arg InsertEventOutboxesParams) error {
+	_, err := q.db.Exec(ctx, insertEventOutboxes,
+		arg.OrganizationID,
+		arg.EventTypes,
+		arg.CaseID,
+		arg.Sequence,
+		arg.Data,
+	)
+	return err
+}
+
 const insertTaskOutbox = `-- name: InsertTaskOutbox :exec
 INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
 VALUES ($1, $2, $3, $4, $5, $6)

@@ -539,6 +539,90 @@ func (q *Queries) LockCase(ctx context.Context, arg LockCaseParams) (Reconciliat
 	return i, err
 }
 
+const lockCaseWithIntent = `-- name: LockCaseWithIntent :one
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1 AND c.id = $2
+FOR UPDATE OF c
+`
+
+type LockCaseWithIntentParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
+}
+
+type LockCaseWithIntentRow struct {
+	ReconciliationCase ReconciliationCase
+	PaymentIntent      PaymentIntent
+}
+
+// The case to evaluate, locked, with its intent in the same round trip.
+func (q *Queries) LockCaseWithIntent(ctx context.Context, arg LockCaseWithIntentParams) (LockCaseWithIntentRow, error) {
+	row := q.db.QueryRow(ctx, lockCaseWithIntent, arg.OrganizationID, arg.ID)
+	var i LockCaseWithIntentRow
+	err := row.Scan(
+		&i.ReconciliationCase.ID,
+		&i.ReconciliationCase.OrganizationID,
+		&i.ReconciliationCase.PaymentIntentID,
+		&i.ReconciliationCase.Status,
+		&i.ReconciliationCase.ReconciliationStatus,
+		&i.ReconciliationCase.Verdict,
+		&i.ReconciliationCase.ExceptionType,
+		&i.ReconciliationCase.ExpectedAmount,
+		&i.ReconciliationCase.ExpectedCurrency,
+		&i.ReconciliationCase.ActualAmount,
+		&i.ReconciliationCase.UnexplainedDelta,
+		&i.ReconciliationCase.ProviderFee,
+		&i.ReconciliationCase.NetworkFee,
+		&i.ReconciliationCase.DeveloperFee,
+		&i.ReconciliationCase.FxSpread,
+		&i.ReconciliationCase.RoundingDelta,
+		&i.ReconciliationCase.SlaRisk,
+		&i.ReconciliationCase.RequiredLegsTotal,
+		&i.ReconciliationCase.RequiredLegsPresent,
+		&i.ReconciliationCase.CoverageProvider,
+		&i.ReconciliationCase.CoverageChain,
+		&i.ReconciliationCase.CoverageBank,
+		&i.ReconciliationCase.CoverageFile,
+		&i.ReconciliationCase.Notes,
+		&i.ReconciliationCase.RuleID,
+		&i.ReconciliationCase.RuleSnapshotID,
+		&i.ReconciliationCase.Version,
+		&i.ReconciliationCase.ResolvedAt,
+		&i.ReconciliationCase.ReconciledAt,
+		&i.ReconciliationCase.LastRunAt,
+		&i.ReconciliationCase.CreatedAt,
+		&i.ReconciliationCase.UpdatedAt,
+		&i.ReconciliationCase.AutoResolved,
+		&i.PaymentIntent.ID,
+		&i.PaymentIntent.OrganizationID,
+		&i.PaymentIntent.ExternalReference,
+		&i.PaymentIntent.SourceAmount,
+		&i.PaymentIntent.SourceCurrency,
+		&i.PaymentIntent.DestinationAmount,
+		&i.PaymentIntent.DestinationCurrency,
+		&i.PaymentIntent.PaymentType,
+		&i.PaymentIntent.PaymentSubtype,
+		&i.PaymentIntent.Direction,
+		&i.PaymentIntent.Stablecoin,
+		&i.PaymentIntent.Chain,
+		&i.PaymentIntent.BeneficiaryAccount,
+		&i.PaymentIntent.BeneficiaryName,
+		&i.PaymentIntent.ExpectedFxRate,
+		&i.PaymentIntent.DeveloperFeeExpected,
+		&i.PaymentIntent.ProviderTransferID,
+		&i.PaymentIntent.TxHash,
+		&i.PaymentIntent.ClientCompletedAt,
+		&i.PaymentIntent.References,
+		&i.PaymentIntent.Metadata,
+		&i.PaymentIntent.Status,
+		&i.PaymentIntent.CreatedAt,
+		&i.PaymentIntent.UpdatedAt,
+		&i.PaymentIntent.ReferenceValues,
+	)
+	return i, err
+}
+
 const requiredLegTypes = `-- name: RequiredLegTypes :many
 SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type
 `

@@ -7,6 +7,8 @@ package evidence
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -107,9 +109,11 @@ func (c *ChainID) UnmarshalJSON(b []byte) error {
 
 // Onchain is a transfer observed on a blockchain.
 type Onchain struct {
-	ChainFamily  string        `json:"chainFamily"`
-	ChainID      *ChainID      `json:"chainId"`
-	TxHash       string        `json:"txHash"`
+	ChainFamily string   `json:"chainFamily"`
+	ChainID     *ChainID `json:"chainId"`
+	TxHash      string   `json:"txHash"`
+	// LogIndex tells transfers of one transaction apart (a batch payout).
+	LogIndex     *int64        `json:"logIndex"`
 	Status       string        `json:"status"`
 	Amount       *Money        `json:"amount"`
 	FromAddress  *string       `json:"fromAddress"`
@@ -137,12 +141,13 @@ type Bank struct {
 
 // SourceRef is the key a submission is deduplicated on: the one the client
 // gave, or one derived from what identifies the report (the same transfer in
-// the same status is the same evidence).
+// the same status is the same evidence). Parts are escaped, so a ':' inside
+// one cannot make two different reports collide.
 func (p *Provider) SourceRef() string {
 	if p.Common.SourceRef != nil {
 		return *p.Common.SourceRef
 	}
-	return p.Provider + ":" + p.ProviderTransferID + ":" + p.Status
+	return refKey(p.Provider, p.ProviderTransferID, p.Status)
 }
 
 // SourceRef: see Provider.SourceRef.
@@ -154,16 +159,49 @@ func (o *Onchain) SourceRef() string {
 	if o.ChainID != nil {
 		chain = string(*o.ChainID)
 	}
-	return o.ChainFamily + ":" + chain + ":" + strings.ToLower(o.TxHash) + ":" + o.Status
+	return refKey(o.ChainFamily, chain, o.transfer(), o.Status)
 }
 
-// SourceRef: see Provider.SourceRef. A bank line without a client sourceRef
-// needs a bank reference or end-to-end id (the API enforces it).
+// transfer names the on-chain transfer: the transaction hash (lower-cased
+// where the family's hashes are case-insensitive hex) and, when given, the
+// log index within the transaction.
+func (o *Onchain) transfer() string {
+	h := o.TxHash
+	if strings.HasPrefix(h, "0x") || strings.HasPrefix(h, "0X") {
+		h = strings.ToLower(h)
+	}
+	if o.LogIndex != nil {
+		h += "#" + strconv.FormatInt(*o.LogIndex, 10)
+	}
+	return h
+}
+
+// SourceRef: see Provider.SourceRef. A bank line is its account, direction,
+// amount, date and reference: statements reuse placeholder references
+// (NONREF, NOTPROVIDED), so the reference alone does not identify a line.
+// Without a client sourceRef a line needs a bank reference or end-to-end id
+// (the API enforces it).
 func (b *Bank) SourceRef() string {
 	if b.Common.SourceRef != nil {
 		return *b.Common.SourceRef
 	}
-	return deref(first(b.BankReference, b.EndToEndID)) + ":" + b.Status
+	amount, currency := "", ""
+	if b.Amount != nil && b.Amount.Amount != nil {
+		amount, currency = b.Amount.Amount.String(), b.Amount.Currency
+	}
+	date := deref(first(b.BookingDate, b.ValueDate))
+	if date == "" && b.Common.OccurredAt != nil {
+		date = b.Common.OccurredAt.UTC().Format(time.RFC3339)
+	}
+	return refKey(deref(first(b.BankAccount, b.InternalAccountID)), b.Direction, amount, currency, date,
+		deref(first(b.BankReference, b.EndToEndID)), b.Status)
+}
+
+func refKey(parts ...string) string {
+	for i, p := range parts {
+		parts[i] = url.QueryEscape(p)
+	}
+	return strings.Join(parts, ":")
 }
 
 // Leg is a flow leg as normalization produces it.
@@ -230,8 +268,7 @@ func Normalize(source string, payload []byte, receivedAt time.Time) (Leg, error)
 		}
 		common = o.Common
 		l.Type, l.SourceStatus = rule.LegOnchain, o.Status
-		hash := strings.ToLower(o.TxHash)
-		l.Identity, l.TxHash, l.ChainFamily = ptr("tx:"+hash), ptr(o.TxHash), ptr(o.ChainFamily)
+		l.Identity, l.TxHash, l.ChainFamily = ptr("tx:"+o.transfer()), ptr(o.TxHash), ptr(o.ChainFamily)
 		if o.ChainID != nil {
 			l.ChainID = ptr(string(*o.ChainID))
 		}

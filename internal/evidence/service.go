@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/tasks"
-	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
 // ErrNotFound: no such raw record in the organization.
@@ -59,39 +60,56 @@ type Receipt struct {
 	Duplicate bool
 	Outcome   Outcome
 	Job       tasks.Job
+	// Completed: the idempotency record was completed with the write.
+	Completed bool
 }
 
-// Accept stores the raw record and its match task in the outbox, in one
-// transaction; evidence already received under (source, sourceRef) is
-// answered with the original and stores nothing.
-func (s *Service) Accept(ctx context.Context, sub Submission, finish txn.Finish[Receipt]) (Receipt, error) {
-	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (Receipt, error) {
-		q := s.q.WithTx(tx)
-		raw, err := q.InsertRawRecord(ctx, db.InsertRawRecordParams{
-			OrganizationID: sub.OrganizationID, Source: sub.Source, SourceRef: sub.SourceRef,
-			Payload: sub.Payload, SignatureValid: sub.SignatureValid,
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			raw, err = q.GetRawRecordBySourceRef(ctx, db.GetRawRecordBySourceRefParams{
-				OrganizationID: sub.OrganizationID, Source: sub.Source, SourceRef: sub.SourceRef,
-			})
-			if err != nil {
-				return Receipt{}, fmt.Errorf("read original evidence: %w", err)
-			}
-			out, err := OutcomeOf(ctx, q, raw)
-			return Receipt{Raw: raw, Duplicate: true, Outcome: out}, err
-		}
-		if err != nil {
-			return Receipt{}, fmt.Errorf("store evidence: %w", err)
-		}
-		job := tasks.NewEvidenceMatch(tasks.EvidenceMatch{OrganizationID: raw.OrganizationID, RawRecordID: raw.ID})
-		if err := tasks.Record(ctx, q, job); err != nil {
-			return Receipt{}, err
-		}
-		return Receipt{Raw: raw, Job: job, Outcome: Outcome{
-			RawRecordID: raw.ID, Status: StatusQueued, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{},
-		}}, nil
-	}, finish)
+// Respond, when given to Accept, completes an idempotency claim with the
+// response to new evidence in the same statement that stores it.
+type Respond struct {
+	Claim  idempotency.Completion
+	Render func(Receipt) (status int, body []byte)
+}
+
+// Accept stores the raw record and its match task in the outbox — one
+// statement, atomic — and, with respond, the idempotency response too.
+// Evidence already received under (source, sourceRef) stores nothing and is
+// answered with the original.
+func (s *Service) Accept(ctx context.Context, sub Submission, respond *Respond) (Receipt, error) {
+	id := uuid.New()
+	raw := db.RawRecord{
+		ID: id, OrganizationID: sub.OrganizationID, Source: sub.Source, SourceRef: sub.SourceRef, Payload: sub.Payload,
+		SignatureValid: sub.SignatureValid, MatchStatus: StatusQueued, ReceivedAt: time.Now().UTC().Truncate(time.Microsecond),
+	}
+	job := tasks.NewEvidenceMatch(tasks.EvidenceMatch{OrganizationID: sub.OrganizationID, RawRecordID: id})
+	r := Receipt{Raw: raw, Job: job, Outcome: Outcome{RawRecordID: id, Status: StatusQueued, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{}}}
+	p := db.AcceptEvidenceParams{
+		ID: id, OrganizationID: sub.OrganizationID, Source: sub.Source, SourceRef: sub.SourceRef, Payload: sub.Payload,
+		SignatureValid: sub.SignatureValid, ReceivedAt: raw.ReceivedAt, TaskID: job.ID, TaskType: job.Type, Queue: job.Queue,
+		TaskPayload: job.Payload, NextAttemptAt: raw.ReceivedAt.Add(tasks.SweepDelay),
+	}
+	if respond != nil {
+		status, body := respond.Render(r)
+		st := int32(status)
+		p.ResponseStatus, p.ResponseBody = &st, body
+		p.Operation, p.IdempotencyKey, p.ClaimToken = respond.Claim.Operation, respond.Claim.Key, respond.Claim.Token
+	}
+	res, err := s.q.AcceptEvidence(ctx, p)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("store evidence: %w", err)
+	}
+	if res.Inserted == 1 {
+		r.Completed = res.Completed == 1
+		return r, nil
+	}
+	orig, err := s.q.GetRawRecordBySourceRef(ctx, db.GetRawRecordBySourceRefParams{
+		OrganizationID: sub.OrganizationID, Source: sub.Source, SourceRef: sub.SourceRef,
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("read original evidence: %w", err)
+	}
+	out, err := OutcomeOf(ctx, s.q, orig)
+	return Receipt{Raw: orig, Duplicate: true, Outcome: out}, err
 }
 
 // Get reads a raw record and what became of it.

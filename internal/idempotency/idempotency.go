@@ -184,3 +184,21 @@ func (c *Claim) CompleteAfter(ctx context.Context, status int, body []byte) erro
 	c.done = true
 	return nil
 }
+
+// Completion identifies the claim to a write that records the response
+// itself, in its own statement (evidence intake does, to save round trips).
+type Completion struct {
+	OrganizationID uuid.UUID
+	Operation      string
+	Key            string
+	Token          uuid.UUID
+}
+
+// Completion returns what a write needs to complete c itself; call
+// Completed on c when the write reports it did.
+func (c *Claim) Completion() Completion {
+	return Completion{OrganizationID: c.req.OrganizationID, Operation: c.req.Operation, Key: c.req.Key, Token: c.token}
+}
+
+// MarkCompleted records that a write completed the claim itself.
+func (c *Claim) MarkCompleted() { c.done = true }

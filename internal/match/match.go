@@ -34,6 +34,10 @@ type Leg struct {
 	DestinationAmount   *decimal.Decimal
 	DestinationCurrency *string
 	OccurredAt          time.Time
+	// NamesIntent: the evidence names its intent (paymentIntentId or
+	// externalReference). If that intent is not found the evidence waits for
+	// it rather than being attached to another case by amount.
+	NamesIntent bool
 }
 
 // Candidate is a case a strategy's lookup found, with the rule it is judged by.
@@ -77,9 +81,13 @@ var scores = map[string]decimal.Decimal{
 
 // Decide tries the strategies strongest first. The first strategy that finds
 // exactly one case (among those whose rule allows it) wins; one that finds
-// several does not guess: the leg is ambiguous between them.
+// several does not guess: the leg is ambiguous between them. Evidence that
+// names an intent is never placed by amount alone.
 func Decide(leg Leg, candidates []Candidate) Decision {
 	for _, strategy := range Order {
+		if strategy == AmountTimeWindow && leg.NamesIntent {
+			break
+		}
 		var links []Link
 		seen := map[uuid.UUID]bool{}
 		for _, c := range candidates {

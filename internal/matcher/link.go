@@ -48,47 +48,18 @@ func (s *Service) Link(ctx context.Context, org, caseID, legID uuid.UUID, actor 
 		if fl.CaseID != nil {
 			return LinkResult{}, &LinkedElsewhereError{CaseID: *fl.CaseID}
 		}
-		suggested, err := q.SuggestedLinksOfLeg(ctx, fl.ID)
-		if err != nil {
-			return LinkResult{}, fmt.Errorf("suggestions of leg: %w", err)
-		}
-		ids := []uuid.UUID{caseID}
-		for _, l := range suggested {
-			if !slices.Contains(ids, l.CaseID) {
-				ids = append(ids, l.CaseID)
-			}
-		}
-		slices.SortFunc(ids, func(a, b uuid.UUID) int { return compareUUID(a, b) })
-		locked := map[uuid.UUID]db.ReconciliationCase{}
-		for _, id := range ids {
-			c, err := lockCase(ctx, q, org, id)
-			if err != nil {
-				return LinkResult{}, err
-			}
-			locked[id] = c
-		}
-		for _, l := range suggested {
-			if _, err := q.EndMatchLink(ctx, db.EndMatchLinkParams{Status: "dismissed", EndedBy: &actor, ID: l.ID}); err != nil {
-				return LinkResult{}, fmt.Errorf("dismiss suggestion: %w", err)
-			}
-		}
 		why := "Linked by hand."
 		if reason != nil && *reason != "" {
 			why = "Linked by hand: " + *reason
 		}
-		target := locked[caseID]
-		if err := attach(ctx, q, target, fl, match.Link{CaseID: caseID, Strategy: match.Manual, Score: decimal.NewFromInt(1), Reason: why}, "active", actor); err != nil {
+		w := &work{q: q}
+		c, err := s.attachResolving(ctx, w, fl, match.Link{CaseID: caseID, Strategy: match.Manual, Score: decimal.NewFromInt(1), Reason: why}, actor)
+		if err != nil {
 			return LinkResult{}, err
 		}
-		var res LinkResult
-		for _, id := range ids {
-			c, err := s.evaluate(ctx, q, locked[id], actor)
-			if err != nil {
-				return LinkResult{}, err
-			}
-			if id == caseID {
-				res.Case = c
-			}
+		res := LinkResult{Case: c}
+		if err := w.flush(ctx); err != nil {
+			return LinkResult{}, err
 		}
 		if err := q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: org, ID: fl.RawRecordID, MatchStatus: evidence.StatusMatched}); err != nil {
 			return LinkResult{}, fmt.Errorf("mark raw record: %w", err)
@@ -106,6 +77,51 @@ func (s *Service) Link(ctx context.Context, org, caseID, legID uuid.UUID, actor 
 	}, finish)
 }
 
+// attachResolving attaches a free leg to l's case and dismisses the leg's
+// suggestions to other cases, re-evaluating every case involved. The caller
+// holds the leg's raw record lock; cases are locked here in id order.
+func (s *Service) attachResolving(ctx context.Context, w *work, fl db.FlowLeg, l match.Link, actor string) (db.ReconciliationCase, error) {
+	q := w.q
+	suggested, err := q.SuggestedLinksOfLeg(ctx, fl.ID)
+	if err != nil {
+		return db.ReconciliationCase{}, fmt.Errorf("suggestions of leg: %w", err)
+	}
+	ids := []uuid.UUID{l.CaseID}
+	for _, sl := range suggested {
+		if !slices.Contains(ids, sl.CaseID) {
+			ids = append(ids, sl.CaseID)
+		}
+	}
+	slices.SortFunc(ids, compareUUID)
+	locked := map[uuid.UUID]db.LockCaseWithIntentRow{}
+	for _, id := range ids {
+		c, err := lockCase(ctx, q, fl.OrganizationID, id)
+		if err != nil {
+			return db.ReconciliationCase{}, err
+		}
+		locked[id] = c
+	}
+	for _, sl := range suggested {
+		if _, err := q.EndMatchLink(ctx, db.EndMatchLinkParams{Status: "dismissed", EndedBy: &actor, ID: sl.ID}); err != nil {
+			return db.ReconciliationCase{}, fmt.Errorf("dismiss suggestion: %w", err)
+		}
+	}
+	if err := attach(ctx, w, locked[l.CaseID].ReconciliationCase, fl, l, "active", actor); err != nil {
+		return db.ReconciliationCase{}, err
+	}
+	var target db.ReconciliationCase
+	for _, id := range ids {
+		c, err := s.evaluate(ctx, w, locked[id].ReconciliationCase, locked[id].PaymentIntent, actor)
+		if err != nil {
+			return db.ReconciliationCase{}, err
+		}
+		if id == l.CaseID {
+			target = c
+		}
+	}
+	return target, nil
+}
+
 // Unlink detaches a leg from a case by hand; the leg is free again (shown as
 // unmatched) and the case is re-evaluated without it.
 func (s *Service) Unlink(ctx context.Context, org, caseID, linkID uuid.UUID, actor string, finish txn.Finish[LinkResult]) (LinkResult, error) {
@@ -121,10 +137,11 @@ func (s *Service) Unlink(ctx context.Context, org, caseID, linkID uuid.UUID, act
 		if _, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: link.RawRecordID}); err != nil {
 			return LinkResult{}, fmt.Errorf("lock raw record: %w", err)
 		}
-		c, err := lockCase(ctx, q, org, caseID)
+		locked, err := lockCase(ctx, q, org, caseID)
 		if err != nil {
 			return LinkResult{}, err
 		}
+		c := locked.ReconciliationCase
 		ended, err := q.EndMatchLink(ctx, db.EndMatchLinkParams{Status: "unlinked", EndedBy: &actor, ID: link.ID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return LinkResult{}, &LinkStateError{Status: link.Status}
@@ -136,23 +153,30 @@ func (s *Service) Unlink(ctx context.Context, org, caseID, linkID uuid.UUID, act
 			if err := q.DetachLeg(ctx, link.FlowLegID); err != nil {
 				return LinkResult{}, fmt.Errorf("detach leg: %w", err)
 			}
+		}
+		// A leg with no active link and no suggestion left is free again:
+		// unmatched, so that a case opened later can still claim it.
+		remaining, err := q.SuggestedLinksOfLeg(ctx, link.FlowLegID)
+		if err != nil {
+			return LinkResult{}, fmt.Errorf("suggestions of leg: %w", err)
+		}
+		if link.Status == "active" || len(remaining) == 0 {
 			if err := q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: org, ID: link.RawRecordID, MatchStatus: evidence.StatusUnmatched}); err != nil {
 				return LinkResult{}, fmt.Errorf("mark raw record: %w", err)
 			}
 		}
-		if _, err := audit.Append(ctx, q, audit.Event{
+		w := &work{q: q}
+		w.audit.Add(audit.Event{
 			OrganizationID: org, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, RawRecordID: &link.RawRecordID,
 			Type: "match_link.removed", Actor: actor,
 			Message: fmt.Sprintf("Unlinked flow leg %s (was %s by %s).", link.FlowLegID, link.Status, link.Strategy),
 			Payload: map[string]any{"matchLinkId": link.ID, "flowLegId": link.FlowLegID},
-		}); err != nil {
-			return LinkResult{}, err
-		}
-		updated, err := s.evaluate(ctx, q, c, actor)
+		})
+		updated, err := s.evaluate(ctx, w, c, locked.PaymentIntent, actor)
 		if err != nil {
 			return LinkResult{}, err
 		}
-		return LinkResult{Link: ended, Case: updated}, nil
+		return LinkResult{Link: ended, Case: updated}, w.flush(ctx)
 	}, finish)
 }
 
@@ -193,6 +217,9 @@ func (s *Service) Claim(ctx context.Context, org, caseID uuid.UUID, taskID strin
 	for _, f := range free {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			q := s.q.WithTx(tx)
+			if err := q.UseGenericPlans(ctx); err != nil {
+				return fmt.Errorf("plan mode: %w", err)
+			}
 			raw, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: f.RawRecordID})
 			if err != nil {
 				return fmt.Errorf("lock raw record: %w", err)
@@ -201,11 +228,34 @@ func (s *Service) Claim(ctx context.Context, org, caseID uuid.UUID, taskID strin
 			if err != nil {
 				return fmt.Errorf("read flow leg: %w", err)
 			}
-			if fl.CaseID != nil || raw.MatchStatus != evidence.StatusUnmatched {
-				return nil // claimed or suggested meanwhile
+			if fl.CaseID != nil {
+				return nil // claimed meanwhile
 			}
-			status, cases, err := s.place(ctx, q, fl)
-			if err != nil {
+			w := &work{q: q}
+			status, cases := raw.MatchStatus, []uuid.UUID{}
+			switch raw.MatchStatus {
+			case evidence.StatusUnmatched:
+				if status, cases, err = s.place(ctx, w, fl); err != nil {
+					return err
+				}
+			case evidence.StatusAmbiguous:
+				// Suggested to several cases by a weak strategy; the new case
+				// may claim it by a strong key, which settles the question.
+				d, err := s.decide(ctx, q, fl)
+				if err != nil {
+					return err
+				}
+				if d.Kind != match.Matched {
+					return nil
+				}
+				if _, err := s.attachResolving(ctx, w, fl, d.Links[0], ActorSystem); err != nil {
+					return err
+				}
+				status, cases = evidence.StatusMatched, []uuid.UUID{d.Links[0].CaseID}
+			default:
+				return nil
+			}
+			if err := w.flush(ctx); err != nil {
 				return err
 			}
 			if slices.Contains(cases, caseID) {

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -77,6 +76,9 @@ func (s *Service) Process(ctx context.Context, org, rawID uuid.UUID, taskID stri
 	var out Outcome
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
+		if err := q.UseGenericPlans(ctx); err != nil {
+			return fmt.Errorf("plan mode: %w", err)
+		}
 		raw, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: rawID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRawRecordNotFound
@@ -91,16 +93,30 @@ func (s *Service) Process(ctx context.Context, org, rawID uuid.UUID, taskID stri
 			}
 			return tasks.Done(ctx, q, taskID)
 		}
-		out, err = s.process(ctx, q, raw)
-		if err != nil {
+		w := &work{q: q}
+		if out, err = s.process(ctx, w, raw); err != nil {
 			return err
 		}
-		return tasks.Done(ctx, q, taskID)
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+		return q.FinishRawRecord(ctx, db.FinishRawRecordParams{
+			OrganizationID: raw.OrganizationID, ID: raw.ID, MatchStatus: out.Status, TaskID: taskID,
+		})
 	})
 	return out, err
 }
 
-func (s *Service) process(ctx context.Context, q *db.Queries, raw db.RawRecord) (Outcome, error) {
+// work is one matcher transaction: its queries, and the audit events that
+// are written in one statement just before commit.
+type work struct {
+	q     *db.Queries
+	audit audit.Batch
+}
+
+func (w *work) flush(ctx context.Context) error { return w.audit.Flush(ctx, w.q) }
+
+func (s *Service) process(ctx context.Context, w *work, raw db.RawRecord) (Outcome, error) {
 	out := Outcome{RawRecordID: raw.ID, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{}}
 	received := audit.Event{
 		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, Type: "evidence.received", Actor: ActorSystem,
@@ -113,18 +129,16 @@ func (s *Service) process(ctx context.Context, q *db.Queries, raw db.RawRecord) 
 		// keep the record visible as unmatched and explain why, rather than
 		// retrying forever.
 		received.Message += " It could not be normalized: " + err.Error()
-		if _, err := audit.Append(ctx, q, received); err != nil {
-			return out, err
-		}
+		w.audit.Add(received)
 		out.Status = match.Unmatched
-		return out, q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: raw.OrganizationID, ID: raw.ID, MatchStatus: out.Status})
+		return out, nil
 	}
-	fl, err := q.InsertFlowLeg(ctx, legParams(raw, leg))
+	fl, err := w.q.InsertFlowLeg(ctx, legParams(raw, leg))
 	if err != nil {
 		return out, fmt.Errorf("insert flow leg: %w", err)
 	}
 	out.FlowLegIDs = append(out.FlowLegIDs, fl.ID)
-	d, err := s.decide(ctx, q, fl)
+	d, err := s.decide(ctx, w.q, fl)
 	if err != nil {
 		return out, err
 	}
@@ -133,62 +147,53 @@ func (s *Service) process(ctx context.Context, q *db.Queries, raw db.RawRecord) 
 	if d.Kind == match.Matched {
 		received.CaseID = &d.Links[0].CaseID
 	}
-	if _, err := audit.Append(ctx, q, received); err != nil {
-		return out, err
-	}
-	if _, err := audit.Append(ctx, q, audit.Event{
+	w.audit.Add(received)
+	w.audit.Add(audit.Event{
 		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: received.CaseID, Type: "leg.normalized", Actor: ActorSystem,
 		Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", fl.Type, fl.Amount.String(), fl.Currency, fl.Status),
 		Payload: map[string]any{"flowLegId": fl.ID, "type": fl.Type, "status": fl.Status, "amount": fl.Amount.String(), "currency": fl.Currency},
-	}); err != nil {
-		return out, err
-	}
-	status, cases, err := s.apply(ctx, q, fl, d)
-	if err != nil {
-		return out, err
-	}
-	out.Status, out.MatchedCaseIDs = status, cases
-	err = q.MarkRawRecord(ctx, db.MarkRawRecordParams{OrganizationID: raw.OrganizationID, ID: raw.ID, MatchStatus: status})
+	})
+	out.Status, out.MatchedCaseIDs, err = s.apply(ctx, w, fl, d)
 	return out, err
 }
 
 // place finds the case(s) for a free leg and links or suggests it, then
 // re-evaluates them. It returns the raw record's match status and the cases
 // the leg was attached to.
-func (s *Service) place(ctx context.Context, q *db.Queries, fl db.FlowLeg) (string, []uuid.UUID, error) {
-	d, err := s.decide(ctx, q, fl)
+func (s *Service) place(ctx context.Context, w *work, fl db.FlowLeg) (string, []uuid.UUID, error) {
+	d, err := s.decide(ctx, w.q, fl)
 	if err != nil {
 		return "", nil, err
 	}
-	return s.apply(ctx, q, fl, d)
+	return s.apply(ctx, w, fl, d)
 }
 
 // apply carries out a decision: link, or suggest, and re-evaluate.
-func (s *Service) apply(ctx context.Context, q *db.Queries, fl db.FlowLeg, d match.Decision) (string, []uuid.UUID, error) {
+func (s *Service) apply(ctx context.Context, w *work, fl db.FlowLeg, d match.Decision) (string, []uuid.UUID, error) {
 	switch d.Kind {
 	case match.Matched:
 		l := d.Links[0]
-		c, err := lockCase(ctx, q, fl.OrganizationID, l.CaseID)
+		c, err := lockCase(ctx, w.q, fl.OrganizationID, l.CaseID)
 		if err != nil {
 			return "", nil, err
 		}
-		if err := attach(ctx, q, c, fl, l, "active", ActorSystem); err != nil {
+		if err := attach(ctx, w, c.ReconciliationCase, fl, l, "active", ActorSystem); err != nil {
 			return "", nil, err
 		}
-		if _, err := s.evaluate(ctx, q, c, ActorSystem); err != nil {
+		if _, err := s.evaluate(ctx, w, c.ReconciliationCase, c.PaymentIntent, ActorSystem); err != nil {
 			return "", nil, err
 		}
-		return match.Matched, []uuid.UUID{c.ID}, nil
+		return match.Matched, []uuid.UUID{l.CaseID}, nil
 	case match.Ambiguous:
 		for _, l := range d.Links { // sorted by case id: the lock order
-			c, err := lockCase(ctx, q, fl.OrganizationID, l.CaseID)
+			c, err := lockCase(ctx, w.q, fl.OrganizationID, l.CaseID)
 			if err != nil {
 				return "", nil, err
 			}
-			if err := attach(ctx, q, c, fl, l, "suggested", ActorSystem); err != nil {
+			if err := attach(ctx, w, c.ReconciliationCase, fl, l, "suggested", ActorSystem); err != nil {
 				return "", nil, err
 			}
-			if _, err := s.evaluate(ctx, q, c, ActorSystem); err != nil {
+			if _, err := s.evaluate(ctx, w, c.ReconciliationCase, c.PaymentIntent, ActorSystem); err != nil {
 				return "", nil, err
 			}
 		}
@@ -200,24 +205,17 @@ func (s *Service) apply(ctx context.Context, q *db.Queries, fl db.FlowLeg, d mat
 // decide looks up candidates with every strategy in one query and lets
 // internal/match choose.
 func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (match.Decision, error) {
-	bounds, err := q.SearchBounds(ctx, fl.OrganizationID)
-	if err != nil {
-		return match.Decision{}, fmt.Errorf("search bounds: %w", err)
-	}
-	// The amount search uses the widest allowance any rule gives; each
-	// candidate is then judged by its own rule.
+	// The amount search uses a provider's destination amount when it
+	// reports one: that is what the intent expects.
 	amount := fl.Amount.Dec()
 	currency := fl.Currency
 	if fl.DestinationCurrency != nil && fl.DestinationAmount.Dec() != nil && fl.Type == rule.LegProvider {
 		amount, currency = *fl.DestinationAmount.Dec(), *fl.DestinationCurrency
 	}
-	slack := decimal.Max(bounds.Tolerance.Dec(), amount.Abs().Mul(decimal.New(int64(bounds.ToleranceBps), -4)))
-	window := time.Duration(bounds.WindowMinutes) * time.Minute
 	rows, err := q.FindCandidates(ctx, db.FindCandidatesParams{
 		OrganizationID: fl.OrganizationID, PaymentIntentID: fl.PaymentIntentID, ExternalReference: fl.ExternalReference,
 		ProviderTransferID: fl.ProviderTransferID, TxHash: fl.TxHash, ReferenceValues: fl.ReferenceValues,
-		WindowCurrency: &currency, AmountLow: numeric.From(amount.Sub(slack)), AmountHigh: numeric.From(amount.Add(slack)),
-		WindowFrom: fl.OccurredAt.Add(-window), WindowTo: fl.OccurredAt.Add(window), LegType: fl.Type,
+		WindowCurrency: &currency, Amount: numeric.From(amount), OccurredAt: fl.OccurredAt, LegType: fl.Type,
 	})
 	if err != nil {
 		return match.Decision{}, fmt.Errorf("find candidates: %w", err)
@@ -236,6 +234,7 @@ func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (mat
 	return match.Decide(match.Leg{
 		Amount: fl.Amount.Dec(), Currency: fl.Currency, DestinationAmount: fl.DestinationAmount.Dec(),
 		DestinationCurrency: fl.DestinationCurrency, OccurredAt: fl.OccurredAt,
+		NamesIntent: fl.PaymentIntentID != nil || fl.ExternalReference != nil,
 	}, cands), nil
 }
 
@@ -256,8 +255,8 @@ func (s *Service) rule(ctx context.Context, q *db.Queries, org, id uuid.UUID) (r
 	return r, nil
 }
 
-func lockCase(ctx context.Context, q *db.Queries, org, id uuid.UUID) (db.ReconciliationCase, error) {
-	c, err := q.LockCase(ctx, db.LockCaseParams{OrganizationID: org, ID: id})
+func lockCase(ctx context.Context, q *db.Queries, org, id uuid.UUID) (db.LockCaseWithIntentRow, error) {
+	c, err := q.LockCaseWithIntent(ctx, db.LockCaseWithIntentParams{OrganizationID: org, ID: id})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrCaseNotFound
 	}
@@ -268,46 +267,48 @@ func lockCase(ctx context.Context, q *db.Queries, org, id uuid.UUID) (db.Reconci
 }
 
 // attach writes the match link and, for an active one, attaches the leg.
-func attach(ctx context.Context, q *db.Queries, c db.ReconciliationCase, fl db.FlowLeg, l match.Link, status, actor string) error {
-	link, err := q.InsertMatchLink(ctx, db.InsertMatchLinkParams{
+func attach(ctx context.Context, w *work, c db.ReconciliationCase, fl db.FlowLeg, l match.Link, status, actor string) error {
+	link, err := w.q.LinkLeg(ctx, db.LinkLegParams{
 		OrganizationID: c.OrganizationID, CaseID: c.ID, FlowLegID: fl.ID, RawRecordID: fl.RawRecordID,
 		Status: status, Strategy: l.Strategy, Score: numeric.From(l.Score), Reason: l.Reason, CreatedBy: actor,
 	})
 	if err != nil {
-		return fmt.Errorf("insert match link: %w", err)
+		return fmt.Errorf("link leg: %w", err)
 	}
 	eventType, verb := "match_link.created", "Linked"
 	if status == "active" {
-		n, err := q.AttachLeg(ctx, db.AttachLegParams{CaseID: &c.ID, ID: fl.ID})
-		if err != nil {
-			return fmt.Errorf("attach leg: %w", err)
-		}
-		if n != 1 {
+		if link.Attached != 1 {
 			return fmt.Errorf("attach leg %s: already attached", fl.ID)
 		}
 	} else {
 		eventType, verb = "match_link.suggested", "Suggested"
 	}
-	_, err = audit.Append(ctx, q, audit.Event{
+	w.audit.Add(audit.Event{
 		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, RawRecordID: &fl.RawRecordID,
 		Type: eventType, Actor: actor,
 		Message: fmt.Sprintf("%s %s leg by %s (score %s): %s", verb, fl.Type, l.Strategy, l.Score.String(), l.Reason),
 		Payload: map[string]any{"matchLinkId": link.ID, "flowLegId": fl.ID, "strategy": l.Strategy, "score": l.Score.String()},
 	})
-	return err
+	return nil
 }
 
 // Evaluate re-evaluates a case locked by the caller's transaction (q) and
 // writes the outcome; cases.Rerun uses it.
 func (s *Service) Evaluate(ctx context.Context, q *db.Queries, c db.ReconciliationCase, actor string) (db.ReconciliationCase, error) {
-	return s.evaluate(ctx, q, c, actor)
-}
-
-func (s *Service) evaluate(ctx context.Context, q *db.Queries, c db.ReconciliationCase, actor string) (db.ReconciliationCase, error) {
 	pi, err := q.GetPaymentIntent(ctx, db.GetPaymentIntentParams{OrganizationID: c.OrganizationID, ID: c.PaymentIntentID})
 	if err != nil {
 		return c, fmt.Errorf("intent of case %s: %w", c.ID, err)
 	}
+	w := &work{q: q}
+	updated, err := s.evaluate(ctx, w, c, pi, actor)
+	if err != nil {
+		return c, err
+	}
+	return updated, w.flush(ctx)
+}
+
+func (s *Service) evaluate(ctx context.Context, w *work, c db.ReconciliationCase, pi db.PaymentIntent, actor string) (db.ReconciliationCase, error) {
+	q := w.q
 	r, err := s.rule(ctx, q, c.OrganizationID, c.RuleSnapshotID)
 	if err != nil {
 		return c, err
@@ -354,24 +355,20 @@ func (s *Service) evaluate(ctx context.Context, q *db.Queries, c db.Reconciliati
 		"unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
 		"requiredLegsTotal": o.RequiredLegsTotal,
 	}
-	if _, err := audit.Append(ctx, q, audit.Event{
+	w.audit.Add(audit.Event{
 		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: actor,
 		Message: evaluationMessage(o), Payload: summary,
-	}); err != nil {
-		return c, err
-	}
+	})
 	if updated.Status != c.Status {
 		verb := "resolved automatically: it reconciled"
 		eventType := "case.resolved"
 		if updated.Status == "open" {
 			verb, eventType = "reopened automatically: it no longer reconciles", "case.reopened"
 		}
-		if _, err := audit.Append(ctx, q, audit.Event{
+		w.audit.Add(audit.Event{
 			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: eventType, Actor: actor,
 			Message: "Case " + verb + ".", Payload: map[string]any{"from": c.Status, "to": updated.Status},
-		}); err != nil {
-			return c, err
-		}
+		})
 	}
 	if err := recordEvents(ctx, q, c, updated); err != nil {
 		return c, err
@@ -403,12 +400,10 @@ func recordEvents(ctx context.Context, q *db.Queries, before, after db.Reconcili
 	if err != nil {
 		return fmt.Errorf("encode case event: %w", err)
 	}
-	for _, t := range types {
-		if err := q.InsertEventOutbox(ctx, db.InsertEventOutboxParams{
-			OrganizationID: after.OrganizationID, EventType: t, CaseID: &after.ID, Sequence: after.Version, Data: data,
-		}); err != nil {
-			return fmt.Errorf("record %s event: %w", t, err)
-		}
+	if err := q.InsertEventOutboxes(ctx, db.InsertEventOutboxesParams{
+		OrganizationID: after.OrganizationID, EventTypes: types, CaseID: &after.ID, Sequence: after.Version, Data: data,
+	}); err != nil {
+		return fmt.Errorf("record case events %v: %w", types, err)
 	}
 	return nil
 }

@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reconlayer/reconlayer/api"
+	"github.com/reconlayer/reconlayer/internal/apikey"
+	"github.com/reconlayer/reconlayer/internal/backend"
+	"github.com/reconlayer/reconlayer/internal/config"
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/metrics"
+	"github.com/reconlayer/reconlayer/internal/migrate"
+	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/worker"
+)
+
+// benchCmd runs `reconlayer bench evidence`: the evidence pipeline measured
+// end to end on this machine — real HTTP on loopback, the real api, worker,
+// Postgres and Redis — in a scratch database it creates and drops.
+//
+// Phases, repeated --runs times with fresh intents:
+//   - accept: evidence POSTed with Prefer: respond-async and no worker
+//     running: what the api sustains (rate and latency percentiles).
+//   - drain: a worker started on that backlog: matched per second.
+//   - end to end: evidence POSTed with respond-async while the worker
+//     runs: evidence matched per second from first POST to last match.
+func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "evidence" {
+		return usageError("bench evidence [-n 10000] [-concurrency 32] [-workers 16] [-runs 3] [-redis-db 255] [-cpuprofile file]")
+	}
+	fs := flag.NewFlagSet("bench evidence", flag.ContinueOnError)
+	n := fs.Int("n", 10000, "evidence records per phase")
+	conc := fs.Int("concurrency", 32, "concurrent HTTP clients")
+	workers := fs.Int("workers", 16, "worker concurrency")
+	runs := fs.Int("runs", 3, "repetitions (medians are reported)")
+	redisDB := fs.Int("redis-db", 255, "Redis database to use; it is flushed")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (api, worker and clients) to this file")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(err.Error())
+	}
+	if *n < 1 || *conc < 1 || *workers < 1 || *runs < 1 {
+		return usageError("bench evidence: -n, -concurrency, -workers and -runs must be positive")
+	}
+	b, err := newBench(ctx, *redisDB, *workers)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	var results []benchRun
+	for i := range *runs {
+		r, err := b.run(ctx, i, *n, *conc)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+		fmt.Fprintf(stdout, "run %d: intents %.0f/s | accept %.0f/s p50 %.1f ms p99 %.1f ms | drain %.0f matched/s | end to end %.0f matched/s (accept %.0f/s, p99 %.1f ms)\n",
+			i+1, r.IntentsPerSec, r.AcceptPerSec, r.AcceptP50, r.AcceptP99, r.DrainPerSec, r.E2EPerSec, r.E2EAcceptPerSec, r.E2EP99)
+	}
+	med := func(f func(benchRun) float64) float64 {
+		v := make([]float64, len(results))
+		for i, r := range results {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	fmt.Fprintf(stdout, "\nmedian of %d runs, n=%d, %d clients, worker concurrency %d, GOMAXPROCS %d, %s:\n",
+		len(results), *n, *conc, *workers, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
+	fmt.Fprintf(stdout, "  intents created        %8.0f /s\n", med(func(r benchRun) float64 { return r.IntentsPerSec }))
+	fmt.Fprintf(stdout, "  evidence accepted      %8.0f /s   p50 %.1f ms   p99 %.1f ms   (respond-async, no worker running)\n",
+		med(func(r benchRun) float64 { return r.AcceptPerSec }), med(func(r benchRun) float64 { return r.AcceptP50 }),
+		med(func(r benchRun) float64 { return r.AcceptP99 }))
+	fmt.Fprintf(stdout, "  backlog matched        %8.0f /s   (worker draining the accepted backlog)\n", med(func(r benchRun) float64 { return r.DrainPerSec }))
+	fmt.Fprintf(stdout, "  matched end to end     %8.0f /s   (POSTs and matching at once; accept %.0f/s, p99 %.1f ms)\n",
+		med(func(r benchRun) float64 { return r.E2EPerSec }), med(func(r benchRun) float64 { return r.E2EAcceptPerSec }),
+		med(func(r benchRun) float64 { return r.E2EP99 }))
+	return nil
+}
+
+type benchRun struct {
+	IntentsPerSec                      float64
+	AcceptPerSec, AcceptP50, AcceptP99 float64
+	DrainPerSec                        float64
+	E2EPerSec, E2EAcceptPerSec, E2EP99 float64
+}
+
+type bench struct {
+	admin   *pgx.Conn
+	dbName  string
+	pool    *pgxpool.Pool
+	rdb     *redis.Client
+	reg     *metrics.Registry
+	base    string
+	key     string
+	client  *http.Client
+	workers int
+	stop    func()
+}
+
+func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
+	cfg, err := loadBenchConfig()
+	if err != nil {
+		return nil, err
+	}
+	// A scratch database next to the configured one, so the bench never
+	// touches real data.
+	admin, err := pgx.Connect(ctx, cfg.databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	b := &bench{admin: admin, dbName: "reconlayer_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", ""), workers: workers}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{b.dbName}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		return nil, fmt.Errorf("create scratch database: %w", err)
+	}
+	u, _ := url.Parse(cfg.databaseURL)
+	u.Path = "/" + b.dbName
+	q := u.Query()
+	q.Set("pool_max_conns", "40")
+	u.RawQuery = q.Encode()
+	pcfg, err := backend.PoolConfig(u.String())
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	if b.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		b.close()
+		return nil, err
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	m, err := migrate.New(b.pool, logger)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	_, err = m.Up(ctx)
+	m.Close()
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	ropts, err := redis.ParseURL(cfg.redisURL)
+	if err != nil {
+		b.close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	ropts.DB, ropts.PoolSize = redisDB, 64
+	b.rdb = redis.NewClient(ropts)
+	if err := b.rdb.FlushDB(ctx).Err(); err != nil {
+		b.close()
+		return nil, fmt.Errorf("redis database %d: %w", redisDB, err)
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	b.reg = metrics.New()
+	waiter := tasks.NewWaiter(b.rdb, logger)
+	wg.Go(func() { waiter.Run(runCtx) })
+	opts := api.DefaultOptions()
+	router := api.NewRouter(api.Deps{Logger: logger, Pool: b.pool, Redis: b.rdb, Metrics: b.reg, Waiter: waiter, Options: opts})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		b.close()
+		return nil, err
+	}
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	wg.Go(func() { _ = srv.Serve(ln) })
+	b.stop = func() { _ = srv.Close(); cancel(); wg.Wait() }
+	b.base = "http://" + ln.Addr().String()
+	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+
+	org, err := db.New(b.pool).CreateOrganization(ctx, "bench")
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	limit := int32(100_000_000)
+	if _, err := db.New(b.pool).SetOrganizationRateLimit(ctx, db.SetOrganizationRateLimitParams{ID: org.ID, RateLimitPerMinute: &limit}); err != nil {
+		b.close()
+		return nil, err
+	}
+	k, err := apikey.New(b.pool).Create(ctx, apikey.CreateInput{OrganizationID: org.ID, Name: "bench"}, nil)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.key = k.Plaintext
+	return b, nil
+}
+
+type benchConfig struct{ databaseURL, redisURL string }
+
+func loadBenchConfig() (benchConfig, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return benchConfig{}, err
+	}
+	return benchConfig{databaseURL: cfg.DatabaseURL, redisURL: cfg.RedisURL}, nil
+}
+
+func (b *bench) close() {
+	ctx := context.Background()
+	if b.stop != nil {
+		b.stop()
+	}
+	if b.pool != nil {
+		b.pool.Close()
+	}
+	if b.rdb != nil {
+		_ = b.rdb.FlushDB(ctx).Err()
+		_ = b.rdb.Close()
+	}
+	if b.admin != nil {
+		_, _ = b.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)")
+		_ = b.admin.Close(ctx)
+	}
+}
+
+// post sends one JSON POST with a fresh Idempotency-Key and returns the status.
+func (b *bench) post(ctx context.Context, path, body string, async bool) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.key)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", uuid.NewString())
+	if async {
+		req.Header.Set("Prefer", "respond-async")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// fire sends n requests from conc clients and returns the elapsed time and
+// each request's latency.
+func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int) (string, string)) (time.Duration, []time.Duration, error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				path, payload := body(i)
+				t0 := time.Now()
+				code, err := b.post(ctx, path, payload, true)
+				lat[i] = time.Since(t0)
+				if err == nil && code != want {
+					err = fmt.Errorf("POST %s: status %d, want %d", path, code, want)
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), lat, firstErr
+}
+
+func (b *bench) intents(ctx context.Context, run, phase, n, conc int) (time.Duration, error) {
+	elapsed, _, err := b.fire(ctx, n, conc, http.StatusCreated, func(i int) (string, string) {
+		return "/v1/payment-intents", fmt.Sprintf(`{"externalReference":"r%d-%d-%d","sourceAmount":"%d.%02d","sourceCurrency":"USD","paymentType":"other","beneficiaryName":"Beneficiary %d"}`,
+			run, phase, i, 10+i%5000, i%100, i)
+	})
+	return elapsed, err
+}
+
+func evidenceBody(run, phase, i int) (string, string) {
+	return "/v1/evidence/provider", fmt.Sprintf(`{"provider":"acmepay","providerTransferId":"tr_%d_%d_%d","status":"completed","amount":{"amount":"%d.%02d","currency":"USD"},"externalReference":"r%d-%d-%d","references":[{"type":"invoice","value":"INV-%d-%d-%d"}]}`,
+		run, phase, i, 10+i%5000, i%100, run, phase, i, run, phase, i)
+}
+
+// matched reads how many evidence records the worker has placed so far.
+func (b *bench) matched() (float64, error) {
+	families, err := b.reg.Gatherer().Gather()
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == "reconlayer_evidence_matched_total" {
+			for _, m := range f.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total, nil
+}
+
+func (b *bench) waitMatched(ctx context.Context, target float64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		got, err := b.matched()
+		if err != nil {
+			return err
+		}
+		if got >= target {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %.0f of %.0f evidence records matched within %s", got, target, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (b *bench) startWorker() func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := worker.New(worker.Config{Concurrency: b.workers, ShutdownTimeout: 10 * time.Second},
+		worker.Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Pool: b.pool, Redis: b.rdb, Metrics: b.reg})
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+func percentile(lat []time.Duration, p float64) float64 {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return float64(s[int(float64(len(s)-1)*p)]) / float64(time.Millisecond)
+}
+
+func (b *bench) run(ctx context.Context, run, n, conc int) (benchRun, error) {
+	var r benchRun
+	// Intents for both phases first: they are not what is measured next.
+	elapsed, err := b.intents(ctx, run, 1, n, conc)
+	if err != nil {
+		return r, err
+	}
+	r.IntentsPerSec = float64(n) / elapsed.Seconds()
+	if _, err := b.intents(ctx, run, 2, n, conc); err != nil {
+		return r, err
+	}
+	before, err := b.matched()
+	if err != nil {
+		return r, err
+	}
+
+	elapsed, lat, err := b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, string) { return evidenceBody(run, 1, i) })
+	if err != nil {
+		return r, err
+	}
+	r.AcceptPerSec, r.AcceptP50, r.AcceptP99 = float64(n)/elapsed.Seconds(), percentile(lat, .5), percentile(lat, .99)
+
+	start := time.Now()
+	stopWorker := b.startWorker()
+	defer stopWorker()
+	if err := b.waitMatched(ctx, before+float64(n), 10*time.Minute); err != nil {
+		return r, err
+	}
+	r.DrainPerSec = float64(n) / time.Since(start).Seconds()
+
+	start = time.Now()
+	elapsed, lat, err = b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, string) { return evidenceBody(run, 2, i) })
+	if err != nil {
+		return r, err
+	}
+	r.E2EAcceptPerSec, r.E2EP99 = float64(n)/elapsed.Seconds(), percentile(lat, .99)
+	if err := b.waitMatched(ctx, before+2*float64(n), 10*time.Minute); err != nil {
+		return r, err
+	}
+	r.E2EPerSec = float64(n) / time.Since(start).Seconds()
+	return r, nil
+}
