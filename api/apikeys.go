@@ -203,6 +203,16 @@ func pathID(c *gin.Context, what string) (uuid.UUID, bool) {
 	return id, true
 }
 
+// revokeAPIKey revokes a key and drops it from this process's credential
+// cache (other api processes stop accepting it within auth.KeyCacheTTL).
+func (s *server) revokeAPIKey(ctx context.Context, org, id uuid.UUID) (db.APIKey, error) {
+	k, err := s.apiKeys.Revoke(ctx, org, id)
+	if err == nil {
+		s.auth.ForgetKey(id)
+	}
+	return k, err
+}
+
 func (s *server) updateAPIKey(c *gin.Context) {
 	id, ok := pathID(c, "API key")
 	if !ok {
@@ -225,5 +235,6 @@ func (s *server) updateAPIKey(c *gin.Context) {
 		abort(c, serviceError(err))
 		return
 	}
+	s.auth.ForgetKey(id) // new scopes or expiry apply to its next request here
 	c.JSON(http.StatusOK, renderAPIKey(k))
 }

@@ -159,7 +159,7 @@ func NewRouter(d Deps) *gin.Engine {
 	keys.GET("", s.listAPIKeys)
 	keys.GET("/:id", byID("API key", s.apiKeys.Get, renderAPIKey))
 	keys.PATCH("/:id", s.updateAPIKey)
-	keys.DELETE("/:id", byID("API key", s.apiKeys.Revoke, renderAPIKey))
+	keys.DELETE("/:id", byID("API key", s.revokeAPIKey, renderAPIKey))
 
 	intents := v1.Group("/payment-intents")
 	intents.POST("", requireScope("payment_intents:write"), s.idempotent, s.createIntent)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -86,11 +87,53 @@ type Authenticator struct {
 	session SessionConfig
 	usage   *UsageRecorder
 	now     func() time.Time
+	// keys remembers API key lookups for KeyCacheTTL: a high-volume
+	// client sends thousands of requests a second with one key, and the
+	// lookup was one of the few queries every request made. The price: a
+	// revoked key (or a changed rate limit) takes effect within the TTL on
+	// every api process, not at once. Expiry is checked on every request.
+	keys sync.Map // sha-256 hash (string) → cachedKey
+}
+
+// KeyCacheTTL is how long an API key lookup is reused.
+const KeyCacheTTL = 5 * time.Second
+
+type cachedKey struct {
+	row db.GetAPIKeyByHashRow
+	at  time.Time
 }
 
 // NewAuthenticator builds an authenticator; usage may be nil (no lastUsedAt).
 func NewAuthenticator(q *db.Queries, session SessionConfig, usage *UsageRecorder) *Authenticator {
 	return &Authenticator{q: q, session: session, usage: usage, now: time.Now}
+}
+
+// ForgetKey drops a key from this process's cache, so that a revocation or
+// a scope change made through this process applies to its next request.
+func (a *Authenticator) ForgetKey(id uuid.UUID) {
+	a.keys.Range(func(k, v any) bool {
+		if v.(cachedKey).row.APIKey.ID == id {
+			a.keys.Delete(k)
+		}
+		return true
+	})
+}
+
+// lookupKey reads an API key by hash, from the cache when fresh.
+func (a *Authenticator) lookupKey(ctx context.Context, hash []byte) (db.GetAPIKeyByHashRow, error) {
+	now := a.now()
+	if v, ok := a.keys.Load(string(hash)); ok {
+		if c := v.(cachedKey); now.Sub(c.at) < KeyCacheTTL {
+			return c.row, nil
+		}
+		a.keys.Delete(string(hash))
+	}
+	row, err := a.q.GetAPIKeyByHash(ctx, hash)
+	if err != nil {
+		return row, err
+	}
+	a.keys.Store(string(hash), cachedKey{row: row, at: now})
+	return row, nil
 }
 
 // Authenticate resolves the Authorization header and x-organization-id.
@@ -114,7 +157,7 @@ func (a *Authenticator) apiKey(ctx context.Context, token, orgHeader string) (Pr
 		return Principal{}, unauthorized("Invalid API key.")
 	}
 	hash := HashKey(token)
-	row, err := a.q.GetAPIKeyByHash(ctx, hash)
+	row, err := a.lookupKey(ctx, hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Principal{}, unauthorized("Invalid API key.")
 	}
