@@ -72,58 +72,74 @@ UPDATE flow_legs SET case_id = @case_id WHERE id = @id AND case_id IS NULL;
 -- name: DetachLeg :exec
 UPDATE flow_legs SET case_id = NULL WHERE id = $1;
 
--- name: FindCandidates :many
--- Every case the leg could belong to, by each matching strategy in one round
--- trip; internal/match decides. Strong keys use unique or narrow indexes;
--- the amount-and-window part is bounded, only looks at open cases that still
--- lack a live leg of this type, and searches with the widest allowance and
--- window any rule snapshot of the organization gives (each candidate is then
--- judged by its own rule).
+-- Candidate cases for a leg, one query per matching strategy: the matcher
+-- runs them strongest first and stops at the first that decides, so a leg
+-- carrying its intent's reference costs one indexed lookup. Each returns the
+-- same columns (internal/match judges them).
+
+-- name: CandidatesByIntent :many
+SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = @organization_id
+  AND (pi.id = sqlc.narg(payment_intent_id)::uuid OR pi.external_reference = sqlc.narg(external_reference)::text);
+
+-- name: CandidatesByProviderTransfer :many
+SELECT 'provider_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.provider_transfer_id = $2
+LIMIT 20;
+
+-- name: CandidatesByTxHash :many
+SELECT 'tx_hash'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower(sqlc.arg(tx_hash)::text)
+LIMIT 20;
+
+-- name: CandidatesByReference :many
+-- A reference of the evidence equal to an intent's externalReference or to
+-- one of its references. The joins go through unnest and LATERAL so that
+-- every plan, generic or not, is an index lookup per reference.
+SELECT 'reference_exact'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM unnest(@reference_values::text[]) AS r(value)
+JOIN payment_intents pi ON pi.organization_id = @organization_id AND pi.external_reference = r.value
+JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+UNION ALL
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi
+CROSS JOIN LATERAL (SELECT * FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
+WHERE pi.organization_id = @organization_id AND pi.reference_values && @reference_values::text[]
+LIMIT 20;
+
+-- name: CandidatesByAmount :many
+-- Open cases in the leg's currency whose expected amount is within the
+-- widest allowance, and whose intent is within the widest window, that any
+-- rule snapshot of the organization gives (each candidate is then judged by
+-- its own rule), and that still lack a live leg of this type. Bounded: a
+-- weak strategy with many candidates is ambiguous anyway.
 WITH bounds AS MATERIALIZED (
     SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
                     abs(sqlc.arg(amount)::numeric) * coalesce(max((snapshot->>'amountToleranceBps')::integer), 0) / 10000) AS slack,
            coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0) * interval '1 minute' AS win
     FROM rule_snapshots rs WHERE rs.organization_id = @organization_id
 )
-SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+SELECT 'amount_time_window'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
        pi.created_at AS intent_created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id
-  AND (pi.id = sqlc.narg(payment_intent_id)::uuid OR pi.external_reference = sqlc.narg(external_reference)::text)
-UNION ALL
-SELECT 'provider_id', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id AND pi.provider_transfer_id = sqlc.narg(provider_transfer_id)::text
-UNION ALL
-SELECT 'tx_hash', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower(sqlc.narg(tx_hash)::text)
-UNION ALL
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id AND pi.external_reference = ANY(@reference_values::text[])
-UNION ALL
--- LATERAL … LIMIT 1 keeps the generic plan on an index nested loop: the
--- planner guesses hundreds of intents per reference array and would
--- otherwise hash-join every case of the organization.
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi
-CROSS JOIN LATERAL (SELECT * FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
-WHERE pi.organization_id = @organization_id AND pi.reference_values && @reference_values::text[]
-UNION ALL
-(SELECT 'amount_time_window', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
- FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
- WHERE c.organization_id = @organization_id AND c.status = 'open'
-   AND c.expected_currency = sqlc.narg(window_currency)::text
-   -- Scalar subqueries: evaluated once, then the index range is fixed.
-   AND c.expected_amount BETWEEN sqlc.arg(amount)::numeric - (SELECT slack FROM bounds)
-                             AND sqlc.arg(amount)::numeric + (SELECT slack FROM bounds)
-   AND pi.created_at BETWEEN sqlc.arg(occurred_at)::timestamptz - (SELECT win FROM bounds)
-                         AND sqlc.arg(occurred_at)::timestamptz + (SELECT win FROM bounds)
-   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = sqlc.arg(leg_type)::text
-                   AND l.status IN ('pending', 'settled'))
- ORDER BY c.created_at
- LIMIT 10);
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = @organization_id AND c.status = 'open'
+  AND c.expected_currency = sqlc.arg(currency)::text
+  -- Scalar subqueries: evaluated once, then the index range is fixed.
+  AND c.expected_amount BETWEEN sqlc.arg(amount)::numeric - (SELECT slack FROM bounds)
+                            AND sqlc.arg(amount)::numeric + (SELECT slack FROM bounds)
+  AND pi.created_at BETWEEN sqlc.arg(occurred_at)::timestamptz - (SELECT win FROM bounds)
+                        AND sqlc.arg(occurred_at)::timestamptz + (SELECT win FROM bounds)
+  AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = sqlc.arg(leg_type)::text
+                  AND l.status IN ('pending', 'settled'))
+ORDER BY c.created_at
+LIMIT 10;
 
 -- name: FreeLegsForIntent :many
 -- Legs nobody claimed that name this intent by one of its keys (also legs
@@ -203,9 +219,3 @@ SELECT DISTINCT ON (m.case_id, r.id) m.case_id, sqlc.embed(r) FROM match_links m
 JOIN raw_records r ON r.id = m.raw_record_id
 WHERE m.organization_id = @organization_id AND m.case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
 ORDER BY m.case_id, r.id;
-
--- name: UseGenericPlans :exec
--- For the matcher's transactions: every statement in them is an index
--- lookup whose generic plan is as good as a custom one, and FindCandidates
--- costs milliseconds to plan but a fraction of that to run.
-SELECT set_config('plan_cache_mode', 'force_generic_plan', true);

@@ -71,10 +71,15 @@ RETURNING *;
 -- name: RequiredLegTypes :many
 SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type;
 
--- name: UpsertRuleSnapshot :one
--- The no-op update makes RETURNING answer for an existing snapshot too.
+-- name: RuleSnapshotID :one
+SELECT id FROM rule_snapshots WHERE organization_id = $1 AND digest = $2;
+
+-- name: InsertRuleSnapshot :one
+-- Nothing is returned when another transaction stored it first: read it
+-- then. (An upsert that touches the row would make every intent created at
+-- the same time wait on that one row's lock.)
 INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, $2, $3)
-ON CONFLICT (organization_id, digest) DO UPDATE SET digest = excluded.digest
+ON CONFLICT (organization_id, digest) DO NOTHING
 RETURNING id;
 
 -- name: GetRuleSnapshot :one

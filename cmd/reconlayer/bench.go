@@ -55,6 +55,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", 3, "repetitions (medians are reported)")
 	redisDB := fs.Int("redis-db", 255, "Redis database to use; it is flushed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (api, worker and clients) to this file")
+	keep := fs.Bool("keep-db", false, "keep the scratch database afterwards (to look at plans)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError(err.Error())
 	}
@@ -65,6 +66,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	b.keep = *keep
 	defer b.close()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -127,6 +129,7 @@ type bench struct {
 	client  *http.Client
 	workers int
 	stop    func()
+	keep    bool
 }
 
 func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
@@ -243,7 +246,10 @@ func (b *bench) close() {
 		_ = b.rdb.FlushDB(ctx).Err()
 		_ = b.rdb.Close()
 	}
-	if b.admin != nil {
+	if b.admin != nil && b.keep {
+		fmt.Fprintf(os.Stderr, "scratch database kept: %s\n", b.dbName)
+		_ = b.admin.Close(ctx)
+	} else if b.admin != nil {
 		_, _ = b.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)")
 		_ = b.admin.Close(ctx)
 	}

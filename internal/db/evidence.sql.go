@@ -103,6 +103,315 @@ func (q *Queries) AttachLeg(ctx context.Context, arg AttachLegParams) (int64, er
 	return result.RowsAffected(), nil
 }
 
+const candidatesByAmount = `-- name: CandidatesByAmount :many
+WITH bounds AS MATERIALIZED (
+    SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
+                    abs($3::numeric) * coalesce(max((snapshot->>'amountToleranceBps')::integer), 0) / 10000) AS slack,
+           coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0) * interval '1 minute' AS win
+    FROM rule_snapshots rs WHERE rs.organization_id = $1
+)
+SELECT 'amount_time_window'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1 AND c.status = 'open'
+  AND c.expected_currency = $2::text
+  -- Scalar subqueries: evaluated once, then the index range is fixed.
+  AND c.expected_amount BETWEEN $3::numeric - (SELECT slack FROM bounds)
+                            AND $3::numeric + (SELECT slack FROM bounds)
+  AND pi.created_at BETWEEN $4::timestamptz - (SELECT win FROM bounds)
+                        AND $4::timestamptz + (SELECT win FROM bounds)
+  AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = $5::text
+                  AND l.status IN ('pending', 'settled'))
+ORDER BY c.created_at
+LIMIT 10
+`
+
+type CandidatesByAmountParams struct {
+	OrganizationID uuid.UUID
+	Currency       string
+	Amount         numeric.Decimal
+	OccurredAt     time.Time
+	LegType        string
+}
+
+type CandidatesByAmountRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+// Open cases in the leg's currency whose expected amount is within the
+// widest allowance, and whose intent is within the widest window, that any
+// rule snapshot of the organization gives (each candidate is then judged by
+// its own rule), and that still lack a live leg of this type. Bounded: a
+// weak strategy with many candidates is ambiguous anyway.
+func (q *Queries) CandidatesByAmount(ctx context.Context, arg CandidatesByAmountParams) ([]CandidatesByAmountRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByAmount,
+		arg.OrganizationID,
+		arg.Currency,
+		arg.Amount,
+		arg.OccurredAt,
+		arg.LegType,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByAmountRow
+	for rows.Next() {
+		var i CandidatesByAmountRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const candidatesByIntent = `-- name: CandidatesByIntent :many
+
+SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1
+  AND (pi.id = $2::uuid OR pi.external_reference = $3::text)
+`
+
+type CandidatesByIntentParams struct {
+	OrganizationID    uuid.UUID
+	PaymentIntentID   *uuid.UUID
+	ExternalReference *string
+}
+
+type CandidatesByIntentRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+// Candidate cases for a leg, one query per matching strategy: the matcher
+// runs them strongest first and stops at the first that decides, so a leg
+// carrying its intent's reference costs one indexed lookup. Each returns the
+// same columns (internal/match judges them).
+func (q *Queries) CandidatesByIntent(ctx context.Context, arg CandidatesByIntentParams) ([]CandidatesByIntentRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByIntent, arg.OrganizationID, arg.PaymentIntentID, arg.ExternalReference)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByIntentRow
+	for rows.Next() {
+		var i CandidatesByIntentRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const candidatesByProviderTransfer = `-- name: CandidatesByProviderTransfer :many
+SELECT 'provider_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.provider_transfer_id = $2
+LIMIT 20
+`
+
+type CandidatesByProviderTransferParams struct {
+	OrganizationID     uuid.UUID
+	ProviderTransferID *string
+}
+
+type CandidatesByProviderTransferRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+func (q *Queries) CandidatesByProviderTransfer(ctx context.Context, arg CandidatesByProviderTransferParams) ([]CandidatesByProviderTransferRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByProviderTransfer, arg.OrganizationID, arg.ProviderTransferID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByProviderTransferRow
+	for rows.Next() {
+		var i CandidatesByProviderTransferRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const candidatesByReference = `-- name: CandidatesByReference :many
+SELECT 'reference_exact'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM unnest($1::text[]) AS r(value)
+JOIN payment_intents pi ON pi.organization_id = $2 AND pi.external_reference = r.value
+JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+UNION ALL
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+FROM payment_intents pi
+CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
+WHERE pi.organization_id = $2 AND pi.reference_values && $1::text[]
+LIMIT 20
+`
+
+type CandidatesByReferenceParams struct {
+	ReferenceValues []string
+	OrganizationID  uuid.UUID
+}
+
+type CandidatesByReferenceRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+// A reference of the evidence equal to an intent's externalReference or to
+// one of its references. The joins go through unnest and LATERAL so that
+// every plan, generic or not, is an index lookup per reference.
+func (q *Queries) CandidatesByReference(ctx context.Context, arg CandidatesByReferenceParams) ([]CandidatesByReferenceRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByReference, arg.ReferenceValues, arg.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByReferenceRow
+	for rows.Next() {
+		var i CandidatesByReferenceRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const candidatesByTxHash = `-- name: CandidatesByTxHash :many
+SELECT 'tx_hash'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower($2::text)
+LIMIT 20
+`
+
+type CandidatesByTxHashParams struct {
+	OrganizationID uuid.UUID
+	TxHash         string
+}
+
+type CandidatesByTxHashRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+func (q *Queries) CandidatesByTxHash(ctx context.Context, arg CandidatesByTxHashParams) ([]CandidatesByTxHashRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByTxHash, arg.OrganizationID, arg.TxHash)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByTxHashRow
+	for rows.Next() {
+		var i CandidatesByTxHashRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const countSuggestedLinks = `-- name: CountSuggestedLinks :one
 SELECT count(*) FROM match_links WHERE case_id = $1 AND status = 'suggested'
 `
@@ -154,124 +463,6 @@ func (q *Queries) EndMatchLink(ctx context.Context, arg EndMatchLinkParams) (Mat
 		&i.EndedBy,
 	)
 	return i, err
-}
-
-const findCandidates = `-- name: FindCandidates :many
-WITH bounds AS MATERIALIZED (
-    SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
-                    abs($1::numeric) * coalesce(max((snapshot->>'amountToleranceBps')::integer), 0) / 10000) AS slack,
-           coalesce(max((snapshot->>'timeWindowMinutes')::integer), 0) * interval '1 minute' AS win
-    FROM rule_snapshots rs WHERE rs.organization_id = $2
-)
-SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $2
-  AND (pi.id = $3::uuid OR pi.external_reference = $4::text)
-UNION ALL
-SELECT 'provider_id', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $2 AND pi.provider_transfer_id = $5::text
-UNION ALL
-SELECT 'tx_hash', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $2 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower($6::text)
-UNION ALL
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $2 AND pi.external_reference = ANY($7::text[])
-UNION ALL
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
-FROM payment_intents pi
-CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
-WHERE pi.organization_id = $2 AND pi.reference_values && $7::text[]
-UNION ALL
-(SELECT 'amount_time_window', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
- FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
- WHERE c.organization_id = $2 AND c.status = 'open'
-   AND c.expected_currency = $8::text
-   -- Scalar subqueries: evaluated once, then the index range is fixed.
-   AND c.expected_amount BETWEEN $1::numeric - (SELECT slack FROM bounds)
-                             AND $1::numeric + (SELECT slack FROM bounds)
-   AND pi.created_at BETWEEN $9::timestamptz - (SELECT win FROM bounds)
-                         AND $9::timestamptz + (SELECT win FROM bounds)
-   AND NOT EXISTS (SELECT 1 FROM flow_legs l WHERE l.case_id = c.id AND l.type = $10::text
-                   AND l.status IN ('pending', 'settled'))
- ORDER BY c.created_at
- LIMIT 10)
-`
-
-type FindCandidatesParams struct {
-	Amount             numeric.Decimal
-	OrganizationID     uuid.UUID
-	PaymentIntentID    *uuid.UUID
-	ExternalReference  *string
-	ProviderTransferID *string
-	TxHash             *string
-	ReferenceValues    []string
-	WindowCurrency     *string
-	OccurredAt         time.Time
-	LegType            string
-}
-
-type FindCandidatesRow struct {
-	Strategy          string
-	ID                uuid.UUID
-	RuleSnapshotID    uuid.UUID
-	Status            string
-	ExpectedAmount    numeric.Decimal
-	ExpectedCurrency  string
-	IntentCreatedAt   time.Time
-	ExternalReference string
-}
-
-// Every case the leg could belong to, by each matching strategy in one round
-// trip; internal/match decides. Strong keys use unique or narrow indexes;
-// the amount-and-window part is bounded, only looks at open cases that still
-// lack a live leg of this type, and searches with the widest allowance and
-// window any rule snapshot of the organization gives (each candidate is then
-// judged by its own rule).
-// LATERAL … LIMIT 1 keeps the generic plan on an index nested loop: the
-// planner guesses hundreds of intents per reference array and would
-// otherwise hash-join every case of the organization.
-func (q *Queries) FindCandidates(ctx context.Context, arg FindCandidatesParams) ([]FindCandidatesRow, error) {
-	rows, err := q.db.Query(ctx, findCandidates,
-		arg.Amount,
-		arg.OrganizationID,
-		arg.PaymentIntentID,
-		arg.ExternalReference,
-		arg.ProviderTransferID,
-		arg.TxHash,
-		arg.ReferenceValues,
-		arg.WindowCurrency,
-		arg.OccurredAt,
-		arg.LegType,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []FindCandidatesRow
-	for rows.Next() {
-		var i FindCandidatesRow
-		if err := rows.Scan(
-			&i.Strategy,
-			&i.ID,
-			&i.RuleSnapshotID,
-			&i.Status,
-			&i.ExpectedAmount,
-			&i.ExpectedCurrency,
-			&i.IntentCreatedAt,
-			&i.ExternalReference,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const finishRawRecord = `-- name: FinishRawRecord :exec
@@ -1103,16 +1294,4 @@ func (q *Queries) SuggestedLinksOfLeg(ctx context.Context, flowLegID uuid.UUID) 
 		return nil, err
 	}
 	return items, nil
-}
-
-const useGenericPlans = `-- name: UseGenericPlans :exec
-SELECT set_config('plan_cache_mode', 'force_generic_plan', true)
-`
-
-// For the matcher's transactions: every statement in them is an index
-// lookup whose generic plan is as good as a custom one, and FindCandidates
-// costs milliseconds to plan but a fraction of that to run.
-func (q *Queries) UseGenericPlans(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, useGenericPlans)
-	return err
 }

@@ -351,6 +351,28 @@ func (q *Queries) InsertRequiredLegs(ctx context.Context, arg InsertRequiredLegs
 	return err
 }
 
+const insertRuleSnapshot = `-- name: InsertRuleSnapshot :one
+INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, $2, $3)
+ON CONFLICT (organization_id, digest) DO NOTHING
+RETURNING id
+`
+
+type InsertRuleSnapshotParams struct {
+	OrganizationID uuid.UUID
+	Digest         []byte
+	Snapshot       []byte
+}
+
+// Nothing is returned when another transaction stored it first: read it
+// then. (An upsert that touches the row would make every intent created at
+// the same time wait on that one row's lock.)
+func (q *Queries) InsertRuleSnapshot(ctx context.Context, arg InsertRuleSnapshotParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, insertRuleSnapshot, arg.OrganizationID, arg.Digest, arg.Snapshot)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const listCases = `-- name: ListCases :many
 SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
@@ -647,6 +669,22 @@ func (q *Queries) RequiredLegTypes(ctx context.Context, caseID uuid.UUID) ([]str
 	return items, nil
 }
 
+const ruleSnapshotID = `-- name: RuleSnapshotID :one
+SELECT id FROM rule_snapshots WHERE organization_id = $1 AND digest = $2
+`
+
+type RuleSnapshotIDParams struct {
+	OrganizationID uuid.UUID
+	Digest         []byte
+}
+
+func (q *Queries) RuleSnapshotID(ctx context.Context, arg RuleSnapshotIDParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, ruleSnapshotID, arg.OrganizationID, arg.Digest)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
+}
+
 const setCaseEvaluation = `-- name: SetCaseEvaluation :one
 UPDATE reconciliation_cases SET
     actual_amount = $1, unexplained_delta = $2,
@@ -866,24 +904,4 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.AutoResolved,
 	)
 	return i, err
-}
-
-const upsertRuleSnapshot = `-- name: UpsertRuleSnapshot :one
-INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, $2, $3)
-ON CONFLICT (organization_id, digest) DO UPDATE SET digest = excluded.digest
-RETURNING id
-`
-
-type UpsertRuleSnapshotParams struct {
-	OrganizationID uuid.UUID
-	Digest         []byte
-	Snapshot       []byte
-}
-
-// The no-op update makes RETURNING answer for an existing snapshot too.
-func (q *Queries) UpsertRuleSnapshot(ctx context.Context, arg UpsertRuleSnapshotParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, upsertRuleSnapshot, arg.OrganizationID, arg.Digest, arg.Snapshot)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,9 @@ func (e *ConflictError) Error() string {
 type Service struct {
 	pool *pgxpool.Pool
 	q    *db.Queries
+	// snapshots remembers rule snapshot ids by organization and digest:
+	// snapshots never change, and nearly every intent reuses one.
+	snapshots sync.Map
 }
 
 // New builds the service.
@@ -118,7 +122,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 		if err != nil {
 			return Result{}, fmt.Errorf("insert payment intent: %w", err)
 		}
-		c, err := openCase(ctx, q, pi)
+		c, err := s.openCase(ctx, q, pi)
 		if err != nil {
 			return Result{}, err
 		}
@@ -150,7 +154,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 
 // openCase opens the intent's case under the rule that applies to its
 // payment type, with the rule's required legs.
-func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.ReconciliationCase, error) {
+func (s *Service) openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.ReconciliationCase, error) {
 	r, err := ruleset.Select(ctx, q, pi.OrganizationID, pi.PaymentType, nil)
 	if err != nil {
 		return db.ReconciliationCase{}, err
@@ -161,12 +165,9 @@ func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.Recon
 	if r.ID != uuid.Nil {
 		ruleID = &r.ID
 	}
-	digest := sha256.Sum256(snapshot)
-	snapshotID, err := q.UpsertRuleSnapshot(ctx, db.UpsertRuleSnapshotParams{
-		OrganizationID: pi.OrganizationID, Digest: digest[:], Snapshot: snapshot,
-	})
+	snapshotID, err := s.snapshotID(ctx, q, pi.OrganizationID, snapshot)
 	if err != nil {
-		return db.ReconciliationCase{}, fmt.Errorf("rule snapshot: %w", err)
+		return db.ReconciliationCase{}, err
 	}
 	c, err := q.CreateCase(ctx, db.CreateCaseParams{
 		OrganizationID: pi.OrganizationID, PaymentIntentID: pi.ID, ExpectedAmount: pi.DestinationAmount,
@@ -183,6 +184,33 @@ func openCase(ctx context.Context, q *db.Queries, pi db.PaymentIntent) (db.Recon
 		return c, fmt.Errorf("required legs: %w", err)
 	}
 	return c, nil
+}
+
+// snapshotID stores a rule snapshot once per organization and returns its id.
+func (s *Service) snapshotID(ctx context.Context, q *db.Queries, org uuid.UUID, snapshot []byte) (uuid.UUID, error) {
+	digest := sha256.Sum256(snapshot)
+	key := org.String() + string(digest[:])
+	if id, ok := s.snapshots.Load(key); ok {
+		return id.(uuid.UUID), nil
+	}
+	id, err := q.RuleSnapshotID(ctx, db.RuleSnapshotIDParams{OrganizationID: org, Digest: digest[:]})
+	if err == nil {
+		// Committed by someone: safe to remember. One this transaction
+		// inserts is not, until it commits (a rollback would leave the
+		// cache pointing at nothing); the next intent will find it.
+		s.snapshots.Store(key, id)
+		return id, nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		id, err = q.InsertRuleSnapshot(ctx, db.InsertRuleSnapshotParams{OrganizationID: org, Digest: digest[:], Snapshot: snapshot})
+		if errors.Is(err, pgx.ErrNoRows) {
+			id, err = q.RuleSnapshotID(ctx, db.RuleSnapshotIDParams{OrganizationID: org, Digest: digest[:]})
+		}
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("rule snapshot: %w", err)
+	}
+	return id, nil
 }
 
 func (s *Service) reuse(ctx context.Context, q *db.Queries, in CreateInput) (Result, error) {

@@ -217,9 +217,6 @@ func (s *Service) Claim(ctx context.Context, org, caseID uuid.UUID, taskID strin
 	for _, f := range free {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			q := s.q.WithTx(tx)
-			if err := q.UseGenericPlans(ctx); err != nil {
-				return fmt.Errorf("plan mode: %w", err)
-			}
 			raw, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: f.RawRecordID})
 			if err != nil {
 				return fmt.Errorf("lock raw record: %w", err)

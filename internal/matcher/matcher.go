@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -76,9 +77,6 @@ func (s *Service) Process(ctx context.Context, org, rawID uuid.UUID, taskID stri
 	var out Outcome
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		if err := q.UseGenericPlans(ctx); err != nil {
-			return fmt.Errorf("plan mode: %w", err)
-		}
 		raw, err := q.LockRawRecord(ctx, db.LockRawRecordParams{OrganizationID: org, ID: rawID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRawRecordNotFound
@@ -202,40 +200,106 @@ func (s *Service) apply(ctx context.Context, w *work, fl db.FlowLeg, d match.Dec
 	return match.Unmatched, []uuid.UUID{}, nil
 }
 
-// decide looks up candidates with every strategy in one query and lets
-// internal/match choose.
+// candidateRow is the shape every Candidates* query returns.
+type candidateRow = db.CandidatesByIntentRow
+
+// decide looks candidates up strategy by strategy, strongest first, and
+// stops at the first strategy internal/match decides on: a leg that names
+// its intent costs one indexed lookup. Strategies whose key the leg lacks
+// are not queried.
 func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (match.Decision, error) {
-	// The amount search uses a provider's destination amount when it
-	// reports one: that is what the intent expects.
-	amount := fl.Amount.Dec()
-	currency := fl.Currency
-	if fl.DestinationCurrency != nil && fl.DestinationAmount.Dec() != nil && fl.Type == rule.LegProvider {
-		amount, currency = *fl.DestinationAmount.Dec(), *fl.DestinationCurrency
-	}
-	rows, err := q.FindCandidates(ctx, db.FindCandidatesParams{
-		OrganizationID: fl.OrganizationID, PaymentIntentID: fl.PaymentIntentID, ExternalReference: fl.ExternalReference,
-		ProviderTransferID: fl.ProviderTransferID, TxHash: fl.TxHash, ReferenceValues: fl.ReferenceValues,
-		WindowCurrency: &currency, Amount: numeric.From(amount), OccurredAt: fl.OccurredAt, LegType: fl.Type,
-	})
-	if err != nil {
-		return match.Decision{}, fmt.Errorf("find candidates: %w", err)
-	}
-	cands := make([]match.Candidate, 0, len(rows))
-	for _, r := range rows {
-		rl, err := s.rule(ctx, q, fl.OrganizationID, r.RuleSnapshotID)
-		if err != nil {
-			return match.Decision{}, err
-		}
-		cands = append(cands, match.Candidate{
-			Strategy: r.Strategy, CaseID: r.ID, Rule: rl, ExpectedAmount: r.ExpectedAmount.Dec(),
-			ExpectedCurrency: r.ExpectedCurrency, IntentCreatedAt: r.IntentCreatedAt, ExternalReference: r.ExternalReference,
-		})
-	}
-	return match.Decide(match.Leg{
+	leg := match.Leg{
 		Amount: fl.Amount.Dec(), Currency: fl.Currency, DestinationAmount: fl.DestinationAmount.Dec(),
 		DestinationCurrency: fl.DestinationCurrency, OccurredAt: fl.OccurredAt,
 		NamesIntent: fl.PaymentIntentID != nil || fl.ExternalReference != nil,
-	}, cands), nil
+	}
+	org := fl.OrganizationID
+	lookups := []func() ([]candidateRow, error){
+		func() ([]candidateRow, error) {
+			if !leg.NamesIntent {
+				return nil, nil
+			}
+			return q.CandidatesByIntent(ctx, db.CandidatesByIntentParams{
+				OrganizationID: org, PaymentIntentID: fl.PaymentIntentID, ExternalReference: fl.ExternalReference})
+		},
+		func() ([]candidateRow, error) {
+			if fl.ProviderTransferID == nil {
+				return nil, nil
+			}
+			rows, err := q.CandidatesByProviderTransfer(ctx, db.CandidatesByProviderTransferParams{OrganizationID: org, ProviderTransferID: fl.ProviderTransferID})
+			return convert(rows), err
+		},
+		func() ([]candidateRow, error) {
+			if fl.TxHash == nil {
+				return nil, nil
+			}
+			rows, err := q.CandidatesByTxHash(ctx, db.CandidatesByTxHashParams{OrganizationID: org, TxHash: *fl.TxHash})
+			return convert(rows), err
+		},
+		func() ([]candidateRow, error) {
+			if len(fl.ReferenceValues) == 0 {
+				return nil, nil
+			}
+			rows, err := q.CandidatesByReference(ctx, db.CandidatesByReferenceParams{OrganizationID: org, ReferenceValues: fl.ReferenceValues})
+			return convert(rows), err
+		},
+		func() ([]candidateRow, error) {
+			if leg.NamesIntent {
+				return nil, nil // never placed by amount: it waits for its intent
+			}
+			// A provider's destination amount is what the intent expects.
+			amount, currency := fl.Amount.Dec(), fl.Currency
+			if fl.DestinationCurrency != nil && fl.DestinationAmount.Dec() != nil && fl.Type == rule.LegProvider {
+				amount, currency = *fl.DestinationAmount.Dec(), *fl.DestinationCurrency
+			}
+			rows, err := q.CandidatesByAmount(ctx, db.CandidatesByAmountParams{
+				OrganizationID: org, Amount: numeric.From(amount), Currency: currency, OccurredAt: fl.OccurredAt, LegType: fl.Type})
+			return convert(rows), err
+		},
+	}
+	for _, lookup := range lookups {
+		rows, err := lookup()
+		if err != nil {
+			return match.Decision{}, fmt.Errorf("find candidates: %w", err)
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		cands := make([]match.Candidate, 0, len(rows))
+		for _, r := range rows {
+			rl, err := s.rule(ctx, q, org, r.RuleSnapshotID)
+			if err != nil {
+				return match.Decision{}, err
+			}
+			cands = append(cands, match.Candidate{
+				Strategy: r.Strategy, CaseID: r.ID, Rule: rl, ExpectedAmount: r.ExpectedAmount.Dec(),
+				ExpectedCurrency: r.ExpectedCurrency, IntentCreatedAt: r.IntentCreatedAt, ExternalReference: r.ExternalReference,
+			})
+		}
+		if d := match.Decide(leg, cands); d.Kind != match.Unmatched {
+			return d, nil
+		}
+	}
+	return match.Decision{Kind: match.Unmatched}, nil
+}
+
+// convert turns a Candidates* row of any strategy into the common shape
+// (sqlc generates one identical struct per query).
+func convert[T ~struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}](rows []T) []candidateRow {
+	out := make([]candidateRow, len(rows))
+	for i, r := range rows {
+		out[i] = candidateRow(r)
+	}
+	return out
 }
 
 // rule reads a rule snapshot, from memory after the first time.

@@ -180,22 +180,31 @@ SELECT organization_id, id, destination_amount, 'USD', 1, 'missing', 'not_requir
 	require.NoError(b, err)
 	_, err = f.pool.Exec(ctx, "ANALYZE")
 	require.NoError(b, err)
-	r := f.accept(b, `{"provider":"p","providerTransferId":"tr_777","status":"completed","amount":{"amount":"877","currency":"USD"}}`)
-	fl, err := f.q.InsertFlowLeg(ctx, db.InsertFlowLegParams{OrganizationID: f.org, RawRecordID: r.Raw.ID, Type: "provider_transfer",
-		Status: "settled", SourceStatus: "completed", ProviderTransferID: ptr("tr_777"), ExternalReference: ptr("bench-777"),
-		Amount: numericFrom("877"), Currency: "USD", ReferenceValues: []string{"INV-1", "bench-777"}, OccurredAt: r.Raw.ReceivedAt})
-	require.NoError(b, err)
-	// As in Process: one transaction with generic plans.
-	tx, err := f.pool.Begin(ctx)
-	require.NoError(b, err)
-	defer tx.Rollback(ctx) //nolint:errcheck // read-only
-	q := f.q.WithTx(tx)
-	require.NoError(b, q.UseGenericPlans(ctx))
-	b.ResetTimer()
-	for b.Loop() {
-		d, err := f.m.decide(ctx, q, fl)
-		if err != nil || d.Kind != match.Matched {
-			b.Fatal(err, d.Kind)
-		}
+	leg := func(ref *string, amount string) db.FlowLeg {
+		r := f.accept(b, `{"provider":"p","providerTransferId":"tr_x`+uuid.NewString()+`","status":"completed","amount":{"amount":"`+amount+`","currency":"USD"}}`)
+		fl, err := f.q.InsertFlowLeg(ctx, db.InsertFlowLegParams{OrganizationID: f.org, RawRecordID: r.Raw.ID, Type: "provider_transfer",
+			Status: "settled", SourceStatus: "completed", ExternalReference: ref,
+			Amount: numericFrom(amount), Currency: "USD", ReferenceValues: []string{"INV-1"}, OccurredAt: r.Raw.ReceivedAt})
+		require.NoError(b, err)
+		return fl
+	}
+	for _, bc := range []struct {
+		name string
+		leg  db.FlowLeg
+	}{
+		// The common case: the evidence names its intent.
+		{"explicit reference", leg(ptr("bench-777"), "877")},
+		// The worst case: no key at all; every strategy is tried, and the
+		// amount finds one open case in the window.
+		{"amount and window only", leg(nil, "877")},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				d, err := f.m.decide(ctx, f.q, bc.leg)
+				if err != nil || d.Kind != match.Matched {
+					b.Fatal(err, d.Kind)
+				}
+			}
+		})
 	}
 }
