@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -53,6 +55,10 @@ func mustPrincipal(c *gin.Context) auth.Principal {
 // IP's when no organization resolved) and reports it in headers on every
 // response. If Redis is unreachable it lets the request through: refusing all
 // traffic because the limiter is down would turn a degraded queue into an outage.
+// rateLimitTimeout bounds a rate-limit check; past it the request is let
+// through (the limiter fails open).
+const rateLimitTimeout = 250 * time.Millisecond
+
 func (s *server) rateLimit(c *gin.Context) {
 	key, limit := "ip:"+c.ClientIP(), s.opts.RateLimitPerMinute
 	if p, ok := principalOf(c); ok {
@@ -61,7 +67,11 @@ func (s *server) rateLimit(c *gin.Context) {
 			limit = int(*p.RateLimitPerMinute)
 		}
 	}
-	res, err := s.limiter.Allow(c.Request.Context(), key, limit)
+	// Bounded: with Redis away, go-redis retries would add seconds to every
+	// request before the limiter lets it through.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), rateLimitTimeout)
+	res, err := s.limiter.Allow(ctx, key, limit)
+	cancel()
 	if err != nil {
 		s.logger.WarnContext(c.Request.Context(), "rate limiter unavailable, request allowed", "err", err.Error())
 		c.Next()

@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -67,8 +68,16 @@ func New(cfg Config, d Deps) *Worker {
 		// 201 with it): an idle worker looks for new tasks every 50 ms
 		// rather than asynq's default second.
 		TaskCheckInterval: 50 * time.Millisecond,
-		Logger:            asynqLogger{d.Logger.With("component", "asynq")},
-		LogLevel:          asynq.WarnLevel,
+		// A task whose worker died (its lease ran out) is retried at once:
+		// the default backoff would add up to a minute to the lease itself.
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if errors.Is(err, asynq.ErrLeaseExpired) {
+				return 0
+			}
+			return asynq.DefaultRetryDelayFunc(n, err, t)
+		},
+		Logger:   asynqLogger{d.Logger.With("component", "asynq")},
+		LogLevel: asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			d.Logger.ErrorContext(ctx, "task failed", "task_type", t.Type(), "err", err.Error())
 		}),

@@ -229,7 +229,10 @@ func (s *Service) Claim(ctx context.Context, org, caseID uuid.UUID, taskID strin
 				return nil // claimed meanwhile
 			}
 			w := &work{q: q}
-			status, cases := raw.MatchStatus, []uuid.UUID{}
+			var (
+				status string
+				cases  []uuid.UUID
+			)
 			switch raw.MatchStatus {
 			case evidence.StatusUnmatched:
 				if status, cases, err = s.place(ctx, w, fl); err != nil {
