@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reconlayer/reconlayer/internal/chain"
+	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/money"
@@ -363,4 +364,39 @@ func (s *server) getEvidence(c *gin.Context) {
 		receiptJSON: renderEvidence(raw.Source, raw.SourceRef, raw.ReceivedAt, raw.SignatureValid, false, o),
 		Payload:     raw.Payload,
 	})
+}
+
+var evidenceStatuses = []string{evidence.StatusQueued, evidence.StatusMatched, evidence.StatusUnmatched, evidence.StatusAmbiguous}
+
+// listEvidence is GET /v1/evidence: raw records newest first, filtered by
+// what became of them (e.g. status=unmatched: evidence no case has claimed).
+func (s *server) listEvidence(c *gin.Context) {
+	var is issues
+	q := listQuery(c, &is, "status", "source", "from", "to")
+	p := db.ListRawRecordsParams{
+		OrganizationID: mustPrincipal(c).OrganizationID,
+		MatchStatus:    q.enum("status", evidenceStatuses),
+		Source:         q.enum("source", []string{evidence.SourceProvider, evidence.SourceOnchain, evidence.SourceBank, evidence.SourceFile}),
+	}
+	p.ReceivedFrom, p.ReceivedTo = q.timeRange("from", "to")
+	pg := parsePage(c, &is)
+	if err := is.err(); err != nil {
+		abort(c, err)
+		return
+	}
+	p.Lim, p.Off = int32(pg.Limit), int32(pg.Offset)
+	p.AfterReceivedAt, p.AfterID = pg.Bound()
+	rows, outcomes, total, err := s.evidence.List(c.Request.Context(), p)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	respondList(c, pg, rows, total,
+		func(r db.RawRecord) evidenceDetailJSON {
+			return evidenceDetailJSON{
+				receiptJSON: renderEvidence(r.Source, r.SourceRef, r.ReceivedAt, r.SignatureValid, false, outcomes[r.ID]),
+				Payload:     r.Payload,
+			}
+		},
+		func(r db.RawRecord) (time.Time, uuid.UUID) { return r.ReceivedAt, r.ID })
 }

@@ -190,7 +190,9 @@ func NewRouter(d Deps) *gin.Engine {
 	ev.POST("/provider", evWrite, s.idempotent, submitEvidence[providerRequest](s, evidence.SourceProvider))
 	ev.POST("/onchain", evWrite, s.idempotent, submitEvidence[onchainRequest](s, evidence.SourceOnchain))
 	ev.POST("/bank", evWrite, s.idempotent, submitEvidence[bankRequest](s, evidence.SourceBank))
-	ev.GET("/:id", requireAnyScope("evidence:write", "reconciliation_cases:read"), s.getEvidence)
+	evRead := requireAnyScope("evidence:write", "reconciliation_cases:read")
+	ev.GET("", evRead, s.listEvidence)
+	ev.GET("/:id", evRead, s.getEvidence)
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)

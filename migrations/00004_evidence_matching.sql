@@ -17,6 +17,11 @@ CREATE TABLE raw_records (
     UNIQUE (organization_id, source, source_ref)
 );
 
+-- Listing evidence (newest first), e.g. what is still unmatched.
+CREATE INDEX raw_records_org_received ON raw_records (organization_id, received_at DESC, id DESC);
+CREATE INDEX raw_records_open ON raw_records (organization_id, received_at DESC, id DESC)
+    WHERE match_status IN ('queued', 'unmatched', 'ambiguous');
+
 -- +goose StatementBegin
 CREATE FUNCTION raw_records_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

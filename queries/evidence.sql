@@ -20,16 +20,32 @@ WITH raw AS (
 )
 SELECT (SELECT count(*) FROM raw)::integer AS inserted, (SELECT count(*) FROM done)::integer AS completed;
 
--- name: InsertRawRecord :one
--- Nothing is returned for a (source, sourceRef) already received: the
--- caller answers with the original (business uniqueness, DESIGN §3).
-INSERT INTO raw_records (organization_id, source, source_ref, payload, signature_valid, import_batch_id, row_number)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (organization_id, source, source_ref) DO NOTHING
-RETURNING *;
-
 -- name: GetRawRecordBySourceRef :one
 SELECT * FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3;
+
+-- name: ListRawRecords :many
+SELECT * FROM raw_records
+WHERE organization_id = @organization_id
+  AND (sqlc.narg(match_status)::text IS NULL OR match_status = sqlc.narg(match_status))
+  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source))
+  AND (sqlc.narg(received_from)::timestamptz IS NULL OR received_at >= sqlc.narg(received_from))
+  AND (sqlc.narg(received_to)::timestamptz IS NULL OR received_at < sqlc.narg(received_to))
+  AND (received_at, id) < (@after_received_at::timestamptz, @after_id::uuid)
+ORDER BY received_at DESC, id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CountRawRecords :one
+SELECT count(*) FROM raw_records
+WHERE organization_id = @organization_id
+  AND (sqlc.narg(match_status)::text IS NULL OR match_status = sqlc.narg(match_status))
+  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source))
+  AND (sqlc.narg(received_from)::timestamptz IS NULL OR received_at >= sqlc.narg(received_from))
+  AND (sqlc.narg(received_to)::timestamptz IS NULL OR received_at < sqlc.narg(received_to));
+
+-- name: LegsOfRawRecords :many
+SELECT raw_record_id, id, case_id FROM flow_legs
+WHERE organization_id = @organization_id AND raw_record_id = ANY(CAST(sqlc.arg(raw_record_ids)::text[] AS uuid[]))
+ORDER BY raw_record_id, id;
 
 -- name: GetRawRecord :one
 SELECT * FROM raw_records WHERE organization_id = $1 AND id = $2;
@@ -65,9 +81,6 @@ SELECT * FROM flow_legs WHERE organization_id = $1 AND id = $2;
 
 -- name: LegsOfCase :many
 SELECT * FROM flow_legs WHERE case_id = $1 ORDER BY occurred_at, created_at, id;
-
--- name: AttachLeg :execrows
-UPDATE flow_legs SET case_id = @case_id WHERE id = @id AND case_id IS NULL;
 
 -- name: DetachLeg :exec
 UPDATE flow_legs SET case_id = NULL WHERE id = $1;
@@ -184,11 +197,6 @@ WITH marked AS (
     WHERE r.organization_id = @organization_id AND r.id = @id
 )
 DELETE FROM task_outbox WHERE task_id = @task_id;
-
--- name: InsertMatchLink :one
-INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING *;
 
 -- name: GetMatchLink :one
 SELECT * FROM match_links WHERE organization_id = $1 AND case_id = $2 AND id = $3;

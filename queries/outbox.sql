@@ -16,14 +16,7 @@ FOR UPDATE SKIP LOCKED;
 -- name: DeferTaskOutbox :exec
 UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_id = $1;
 
--- name: InsertEventOutbox :exec
-INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
-VALUES ($1, $2, $3, $4, $5);
-
 -- name: InsertEventOutboxes :exec
 -- The events of one case change in one round trip.
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT @organization_id, unnest(@event_types::text[]), @case_id, @sequence, @data;
-
--- name: EventsOfCase :many
-SELECT * FROM event_outbox WHERE organization_id = $1 AND case_id = $2 ORDER BY sequence, created_at;

@@ -68,9 +68,6 @@ UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = 
 WHERE organization_id = $1 AND id = $2
 RETURNING *;
 
--- name: RequiredLegTypes :many
-SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type;
-
 -- name: RuleSnapshotID :one
 SELECT id FROM rule_snapshots WHERE organization_id = $1 AND digest = $2;
 

@@ -86,23 +86,6 @@ func (q *Queries) AcceptEvidence(ctx context.Context, arg AcceptEvidenceParams) 
 	return i, err
 }
 
-const attachLeg = `-- name: AttachLeg :execrows
-UPDATE flow_legs SET case_id = $1 WHERE id = $2 AND case_id IS NULL
-`
-
-type AttachLegParams struct {
-	CaseID *uuid.UUID
-	ID     uuid.UUID
-}
-
-func (q *Queries) AttachLeg(ctx context.Context, arg AttachLegParams) (int64, error) {
-	result, err := q.db.Exec(ctx, attachLeg, arg.CaseID, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const candidatesByAmount = `-- name: CandidatesByAmount :many
 WITH bounds AS MATERIALIZED (
     SELECT greatest(coalesce(max((snapshot->>'amountTolerance')::numeric), 0),
@@ -410,6 +393,36 @@ func (q *Queries) CandidatesByTxHash(ctx context.Context, arg CandidatesByTxHash
 		return nil, err
 	}
 	return items, nil
+}
+
+const countRawRecords = `-- name: CountRawRecords :one
+SELECT count(*) FROM raw_records
+WHERE organization_id = $1
+  AND ($2::text IS NULL OR match_status = $2)
+  AND ($3::text IS NULL OR source = $3)
+  AND ($4::timestamptz IS NULL OR received_at >= $4)
+  AND ($5::timestamptz IS NULL OR received_at < $5)
+`
+
+type CountRawRecordsParams struct {
+	OrganizationID uuid.UUID
+	MatchStatus    *string
+	Source         *string
+	ReceivedFrom   *time.Time
+	ReceivedTo     *time.Time
+}
+
+func (q *Queries) CountRawRecords(ctx context.Context, arg CountRawRecordsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countRawRecords,
+		arg.OrganizationID,
+		arg.MatchStatus,
+		arg.Source,
+		arg.ReceivedFrom,
+		arg.ReceivedTo,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const countSuggestedLinks = `-- name: CountSuggestedLinks :one
@@ -887,101 +900,6 @@ func (q *Queries) InsertFlowLeg(ctx context.Context, arg InsertFlowLegParams) (F
 	return i, err
 }
 
-const insertMatchLink = `-- name: InsertMatchLink :one
-INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by, created_at, ended_at, ended_by
-`
-
-type InsertMatchLinkParams struct {
-	OrganizationID uuid.UUID
-	CaseID         uuid.UUID
-	FlowLegID      uuid.UUID
-	RawRecordID    uuid.UUID
-	Status         string
-	Strategy       string
-	Score          numeric.Decimal
-	Reason         string
-	CreatedBy      string
-}
-
-func (q *Queries) InsertMatchLink(ctx context.Context, arg InsertMatchLinkParams) (MatchLink, error) {
-	row := q.db.QueryRow(ctx, insertMatchLink,
-		arg.OrganizationID,
-		arg.CaseID,
-		arg.FlowLegID,
-		arg.RawRecordID,
-		arg.Status,
-		arg.Strategy,
-		arg.Score,
-		arg.Reason,
-		arg.CreatedBy,
-	)
-	var i MatchLink
-	err := row.Scan(
-		&i.ID,
-		&i.OrganizationID,
-		&i.CaseID,
-		&i.FlowLegID,
-		&i.RawRecordID,
-		&i.Status,
-		&i.Strategy,
-		&i.Score,
-		&i.Reason,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.EndedAt,
-		&i.EndedBy,
-	)
-	return i, err
-}
-
-const insertRawRecord = `-- name: InsertRawRecord :one
-INSERT INTO raw_records (organization_id, source, source_ref, payload, signature_valid, import_batch_id, row_number)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (organization_id, source, source_ref) DO NOTHING
-RETURNING id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at
-`
-
-type InsertRawRecordParams struct {
-	OrganizationID uuid.UUID
-	Source         string
-	SourceRef      string
-	Payload        []byte
-	SignatureValid *bool
-	ImportBatchID  *uuid.UUID
-	RowNumber      *int32
-}
-
-// Nothing is returned for a (source, sourceRef) already received: the
-// caller answers with the original (business uniqueness, DESIGN §3).
-func (q *Queries) InsertRawRecord(ctx context.Context, arg InsertRawRecordParams) (RawRecord, error) {
-	row := q.db.QueryRow(ctx, insertRawRecord,
-		arg.OrganizationID,
-		arg.Source,
-		arg.SourceRef,
-		arg.Payload,
-		arg.SignatureValid,
-		arg.ImportBatchID,
-		arg.RowNumber,
-	)
-	var i RawRecord
-	err := row.Scan(
-		&i.ID,
-		&i.OrganizationID,
-		&i.Source,
-		&i.SourceRef,
-		&i.Payload,
-		&i.ImportBatchID,
-		&i.RowNumber,
-		&i.SignatureValid,
-		&i.MatchStatus,
-		&i.ProcessedAt,
-		&i.ReceivedAt,
-	)
-	return i, err
-}
-
 const legsOfCase = `-- name: LegsOfCase :many
 SELECT id, organization_id, raw_record_id, case_id, type, status, source_status, identity, provider, provider_transfer_id, tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id, direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, payment_intent_id, external_reference, reference_values, occurred_at, created_at FROM flow_legs WHERE case_id = $1 ORDER BY occurred_at, created_at, id
 `
@@ -1068,6 +986,43 @@ func (q *Queries) LegsOfRawRecord(ctx context.Context, rawRecordID uuid.UUID) ([
 	return items, nil
 }
 
+const legsOfRawRecords = `-- name: LegsOfRawRecords :many
+SELECT raw_record_id, id, case_id FROM flow_legs
+WHERE organization_id = $1 AND raw_record_id = ANY(CAST($2::text[] AS uuid[]))
+ORDER BY raw_record_id, id
+`
+
+type LegsOfRawRecordsParams struct {
+	OrganizationID uuid.UUID
+	RawRecordIds   []string
+}
+
+type LegsOfRawRecordsRow struct {
+	RawRecordID uuid.UUID
+	ID          uuid.UUID
+	CaseID      *uuid.UUID
+}
+
+func (q *Queries) LegsOfRawRecords(ctx context.Context, arg LegsOfRawRecordsParams) ([]LegsOfRawRecordsRow, error) {
+	rows, err := q.db.Query(ctx, legsOfRawRecords, arg.OrganizationID, arg.RawRecordIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LegsOfRawRecordsRow
+	for rows.Next() {
+		var i LegsOfRawRecordsRow
+		if err := rows.Scan(&i.RawRecordID, &i.ID, &i.CaseID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const linkLeg = `-- name: LinkLeg :one
 WITH link AS (
     INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
@@ -1115,6 +1070,72 @@ func (q *Queries) LinkLeg(ctx context.Context, arg LinkLegParams) (LinkLegRow, e
 	var i LinkLegRow
 	err := row.Scan(&i.ID, &i.Attached)
 	return i, err
+}
+
+const listRawRecords = `-- name: ListRawRecords :many
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records
+WHERE organization_id = $1
+  AND ($2::text IS NULL OR match_status = $2)
+  AND ($3::text IS NULL OR source = $3)
+  AND ($4::timestamptz IS NULL OR received_at >= $4)
+  AND ($5::timestamptz IS NULL OR received_at < $5)
+  AND (received_at, id) < ($6::timestamptz, $7::uuid)
+ORDER BY received_at DESC, id DESC
+LIMIT $9 OFFSET $8
+`
+
+type ListRawRecordsParams struct {
+	OrganizationID  uuid.UUID
+	MatchStatus     *string
+	Source          *string
+	ReceivedFrom    *time.Time
+	ReceivedTo      *time.Time
+	AfterReceivedAt time.Time
+	AfterID         uuid.UUID
+	Off             int32
+	Lim             int32
+}
+
+func (q *Queries) ListRawRecords(ctx context.Context, arg ListRawRecordsParams) ([]RawRecord, error) {
+	rows, err := q.db.Query(ctx, listRawRecords,
+		arg.OrganizationID,
+		arg.MatchStatus,
+		arg.Source,
+		arg.ReceivedFrom,
+		arg.ReceivedTo,
+		arg.AfterReceivedAt,
+		arg.AfterID,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RawRecord
+	for rows.Next() {
+		var i RawRecord
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.Source,
+			&i.SourceRef,
+			&i.Payload,
+			&i.ImportBatchID,
+			&i.RowNumber,
+			&i.SignatureValid,
+			&i.MatchStatus,
+			&i.ProcessedAt,
+			&i.ReceivedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockRawRecord = `-- name: LockRawRecord :one

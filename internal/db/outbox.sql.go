@@ -72,68 +72,6 @@ func (q *Queries) DueTaskOutbox(ctx context.Context, limit int32) ([]TaskOutbox,
 	return items, nil
 }
 
-const eventsOfCase = `-- name: EventsOfCase :many
-SELECT id, organization_id, event_type, case_id, sequence, data, created_at, dispatched_at FROM event_outbox WHERE organization_id = $1 AND case_id = $2 ORDER BY sequence, created_at
-`
-
-type EventsOfCaseParams struct {
-	OrganizationID uuid.UUID
-	CaseID         *uuid.UUID
-}
-
-func (q *Queries) EventsOfCase(ctx context.Context, arg EventsOfCaseParams) ([]EventOutbox, error) {
-	rows, err := q.db.Query(ctx, eventsOfCase, arg.OrganizationID, arg.CaseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []EventOutbox
-	for rows.Next() {
-		var i EventOutbox
-		if err := rows.Scan(
-			&i.ID,
-			&i.OrganizationID,
-			&i.EventType,
-			&i.CaseID,
-			&i.Sequence,
-			&i.Data,
-			&i.CreatedAt,
-			&i.DispatchedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const insertEventOutbox = `-- name: InsertEventOutbox :exec
-INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
-VALUES ($1, $2, $3, $4, $5)
-`
-
-type InsertEventOutboxParams struct {
-	OrganizationID uuid.UUID
-	EventType      string
-	CaseID         *uuid.UUID
-	Sequence       int64
-	Data           []byte
-}
-
-func (q *Queries) InsertEventOutbox(ctx context.Context, arg InsertEventOutboxParams) error {
-	_, err := q.db.Exec(ctx, insertEventOutbox,
-		arg.OrganizationID,
-		arg.EventType,
-		arg.CaseID,
-		arg.Sequence,
-		arg.Data,
-	)
-	return err
-}
-
 const insertEventOutboxes = `-- name: InsertEventOutboxes :exec
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT $1, unnest($2::text[]), $3, $4, $5

@@ -645,30 +645,6 @@ func (q *Queries) LockCaseWithIntent(ctx context.Context, arg LockCaseWithIntent
 	return i, err
 }
 
-const requiredLegTypes = `-- name: RequiredLegTypes :many
-SELECT leg_type FROM required_legs WHERE case_id = $1 ORDER BY leg_type
-`
-
-func (q *Queries) RequiredLegTypes(ctx context.Context, caseID uuid.UUID) ([]string, error) {
-	rows, err := q.db.Query(ctx, requiredLegTypes, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []string
-	for rows.Next() {
-		var leg_type string
-		if err := rows.Scan(&leg_type); err != nil {
-			return nil, err
-		}
-		items = append(items, leg_type)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const ruleSnapshotID = `-- name: RuleSnapshotID :one
 SELECT id FROM rule_snapshots WHERE organization_id = $1 AND digest = $2
 `

@@ -140,3 +140,38 @@ func OutcomeOf(ctx context.Context, q *db.Queries, raw db.RawRecord) (Outcome, e
 	}
 	return out, nil
 }
+
+// List returns a page of raw records (newest first) with what became of each,
+// and the total matching the filters.
+func (s *Service) List(ctx context.Context, p db.ListRawRecordsParams) ([]db.RawRecord, map[uuid.UUID]Outcome, int64, error) {
+	total, err := s.q.CountRawRecords(ctx, db.CountRawRecordsParams{
+		OrganizationID: p.OrganizationID, MatchStatus: p.MatchStatus, Source: p.Source,
+		ReceivedFrom: p.ReceivedFrom, ReceivedTo: p.ReceivedTo,
+	})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("count evidence: %w", err)
+	}
+	rows, err := s.q.ListRawRecords(ctx, p)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("list evidence: %w", err)
+	}
+	ids := make([]string, len(rows))
+	outcomes := make(map[uuid.UUID]Outcome, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID.String()
+		outcomes[r.ID] = Outcome{RawRecordID: r.ID, Status: r.MatchStatus, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{}}
+	}
+	legs, err := s.q.LegsOfRawRecords(ctx, db.LegsOfRawRecordsParams{OrganizationID: p.OrganizationID, RawRecordIds: ids})
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("legs of evidence: %w", err)
+	}
+	for _, l := range legs {
+		o := outcomes[l.RawRecordID]
+		o.FlowLegIDs = append(o.FlowLegIDs, l.ID)
+		if l.CaseID != nil && !slices.Contains(o.MatchedCaseIDs, *l.CaseID) {
+			o.MatchedCaseIDs = append(o.MatchedCaseIDs, *l.CaseID)
+		}
+		outcomes[l.RawRecordID] = o
+	}
+	return rows, outcomes, total, nil
+}
