@@ -90,12 +90,17 @@ UPDATE flow_legs SET case_id = NULL WHERE id = $1;
 -- carrying its intent's reference costs one indexed lookup. Each returns the
 -- same columns (internal/match judges them).
 
--- name: CandidatesByIntent :many
+-- name: CandidatesByIntentID :many
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
        pi.created_at AS intent_created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = @organization_id
-  AND (pi.id = sqlc.narg(payment_intent_id)::uuid OR pi.external_reference = sqlc.narg(external_reference)::text);
+WHERE pi.organization_id = $1 AND pi.id = $2;
+
+-- name: CandidatesByExternalReference :many
+SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.external_reference = $2;
 
 -- name: CandidatesByProviderTransfer :many
 SELECT 'provider_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,

@@ -168,22 +168,72 @@ func (q *Queries) CandidatesByAmount(ctx context.Context, arg CandidatesByAmount
 	return items, nil
 }
 
-const candidatesByIntent = `-- name: CandidatesByIntent :many
+const candidatesByExternalReference = `-- name: CandidatesByExternalReference :many
+SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
+       pi.created_at AS intent_created_at, pi.external_reference
+FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+WHERE pi.organization_id = $1 AND pi.external_reference = $2
+`
+
+type CandidatesByExternalReferenceParams struct {
+	OrganizationID    uuid.UUID
+	ExternalReference string
+}
+
+type CandidatesByExternalReferenceRow struct {
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+func (q *Queries) CandidatesByExternalReference(ctx context.Context, arg CandidatesByExternalReferenceParams) ([]CandidatesByExternalReferenceRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByExternalReference, arg.OrganizationID, arg.ExternalReference)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByExternalReferenceRow
+	for rows.Next() {
+		var i CandidatesByExternalReferenceRow
+		if err := rows.Scan(
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const candidatesByIntentID = `-- name: CandidatesByIntentID :many
 
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
        pi.created_at AS intent_created_at, pi.external_reference
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
-WHERE pi.organization_id = $1
-  AND (pi.id = $2::uuid OR pi.external_reference = $3::text)
+WHERE pi.organization_id = $1 AND pi.id = $2
 `
 
-type CandidatesByIntentParams struct {
-	OrganizationID    uuid.UUID
-	PaymentIntentID   *uuid.UUID
-	ExternalReference *string
+type CandidatesByIntentIDParams struct {
+	OrganizationID uuid.UUID
+	ID             uuid.UUID
 }
 
-type CandidatesByIntentRow struct {
+type CandidatesByIntentIDRow struct {
 	Strategy          string
 	ID                uuid.UUID
 	RuleSnapshotID    uuid.UUID
@@ -198,15 +248,15 @@ type CandidatesByIntentRow struct {
 // runs them strongest first and stops at the first that decides, so a leg
 // carrying its intent's reference costs one indexed lookup. Each returns the
 // same columns (internal/match judges them).
-func (q *Queries) CandidatesByIntent(ctx context.Context, arg CandidatesByIntentParams) ([]CandidatesByIntentRow, error) {
-	rows, err := q.db.Query(ctx, candidatesByIntent, arg.OrganizationID, arg.PaymentIntentID, arg.ExternalReference)
+func (q *Queries) CandidatesByIntentID(ctx context.Context, arg CandidatesByIntentIDParams) ([]CandidatesByIntentIDRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByIntentID, arg.OrganizationID, arg.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []CandidatesByIntentRow
+	var items []CandidatesByIntentIDRow
 	for rows.Next() {
-		var i CandidatesByIntentRow
+		var i CandidatesByIntentIDRow
 		if err := rows.Scan(
 			&i.Strategy,
 			&i.ID,

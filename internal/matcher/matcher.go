@@ -201,7 +201,7 @@ func (s *Service) apply(ctx context.Context, w *work, fl db.FlowLeg, d match.Dec
 }
 
 // candidateRow is the shape every Candidates* query returns.
-type candidateRow = db.CandidatesByIntentRow
+type candidateRow = db.CandidatesByIntentIDRow
 
 // decide looks candidates up strategy by strategy, strongest first, and
 // stops at the first strategy internal/match decides on: a leg that names
@@ -215,12 +215,26 @@ func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (mat
 	}
 	org := fl.OrganizationID
 	lookups := []func() ([]candidateRow, error){
+		// Explicit ids: one query per key, each simple enough that its
+		// generic plan is as good as a custom one (an OR of two nullable
+		// keys made Postgres re-plan on every call).
 		func() ([]candidateRow, error) {
-			if !leg.NamesIntent {
-				return nil, nil
+			var rows []candidateRow
+			if fl.PaymentIntentID != nil {
+				r, err := q.CandidatesByIntentID(ctx, db.CandidatesByIntentIDParams{OrganizationID: org, ID: *fl.PaymentIntentID})
+				if err != nil {
+					return nil, err
+				}
+				rows = r
 			}
-			return q.CandidatesByIntent(ctx, db.CandidatesByIntentParams{
-				OrganizationID: org, PaymentIntentID: fl.PaymentIntentID, ExternalReference: fl.ExternalReference})
+			if fl.ExternalReference != nil {
+				r, err := q.CandidatesByExternalReference(ctx, db.CandidatesByExternalReferenceParams{OrganizationID: org, ExternalReference: *fl.ExternalReference})
+				if err != nil {
+					return nil, err
+				}
+				rows = append(rows, convert(r)...)
+			}
+			return rows, nil
 		},
 		func() ([]candidateRow, error) {
 			if fl.ProviderTransferID == nil {
