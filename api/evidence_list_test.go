@@ -76,3 +76,25 @@ func TestEvidenceList(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.do(req{method: "GET", path: "/v1/evidence", token: reader}).Code)
 	envelope(t, b.do(req{method: "GET", path: "/v1/evidence/" + uuid.NewString(), token: key}), http.StatusNotFound, "not_found")
 }
+
+// An archived case is retired: evidence is not linked to it by hand until it
+// is reopened.
+func TestEvidenceIsNotLinkedToAnArchivedCase(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org := b.org("Acme")
+	key, _ := b.apiKey(org)
+	c := b.intent(org, "order_a", func(in *intent.CreateInput) { in.PaymentType = "other" }).Case.ID.String()
+	free := b.evidence(org, "provider", `{"provider":"p","providerTransferId":"tr_free","status":"completed",`+
+		`"amount":{"amount":"3","currency":"USD"},"externalReference":"elsewhere"}`)
+	require.Equal(t, "unmatched", free.Status)
+	idem := func() map[string]string { return map[string]string{"Idempotency-Key": uuid.NewString()} }
+	require.Equal(t, http.StatusOK, b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + c + "/archive", token: key, headers: idem()}).Code)
+	link := `{"flowLegId":"` + free.FlowLegIDs[0].String() + `"}`
+	e := envelope(t, b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + c + "/links", token: key, headers: idem(), body: link}),
+		http.StatusConflict, "invalid_case_transition")
+	require.Equal(t, "archived", e.Details.(map[string]any)["status"])
+	require.Equal(t, http.StatusOK, b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + c + "/reopen", token: key, headers: idem()}).Code)
+	rec := b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + c + "/links", token: key, headers: idem(), body: link})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+}

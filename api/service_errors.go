@@ -29,6 +29,10 @@ func serviceError(err error) error {
 	switch {
 	case errors.Is(err, matcher.ErrCaseNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Reconciliation case not found.")
+	case errors.Is(err, matcher.ErrCaseArchived):
+		e := NewError(http.StatusConflict, CodeInvalidCaseTransition, "Cannot link evidence to a case that is archived; reopen it first.")
+		e.Details = gin.H{"action": "link", "status": "archived"}
+		return e
 	case errors.Is(err, matcher.ErrLegNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Flow leg not found.")
 	case errors.Is(err, matcher.ErrLinkNotFound):

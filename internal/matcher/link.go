@@ -52,6 +52,16 @@ func (s *Service) Link(ctx context.Context, org, caseID, legID uuid.UUID, actor 
 		if reason != nil && *reason != "" {
 			why = "Linked by hand: " + *reason
 		}
+		target, err := q.GetCaseByID(ctx, db.GetCaseByIDParams{OrganizationID: org, ID: caseID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return LinkResult{}, ErrCaseNotFound
+		}
+		if err != nil {
+			return LinkResult{}, fmt.Errorf("read case: %w", err)
+		}
+		if target.Status == "archived" {
+			return LinkResult{}, ErrCaseArchived
+		}
 		w := &work{q: q}
 		c, err := s.attachResolving(ctx, w, fl, match.Link{CaseID: caseID, Strategy: match.Manual, Score: decimal.NewFromInt(1), Reason: why}, actor)
 		if err != nil {

@@ -38,6 +38,9 @@ var (
 	ErrCaseNotFound      = errors.New("reconciliation case not found")
 	ErrLegNotFound       = errors.New("flow leg not found")
 	ErrLinkNotFound      = errors.New("match link not found")
+	// ErrCaseArchived: evidence is not linked by hand to a retired case
+	// (reopen it first).
+	ErrCaseArchived = errors.New("reconciliation case is archived")
 )
 
 // LinkedElsewhereError: the leg is attached to another case already.
