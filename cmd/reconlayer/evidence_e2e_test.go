@@ -461,7 +461,11 @@ func TestWorkerKilledMidBatchLosesNothing(t *testing.T) {
 	processed := func() int {
 		return e2eCount(t, pool, "SELECT count(*) FROM raw_records WHERE processed_at IS NOT NULL")
 	}
+	// Two worker processes share the backlog from the start (several workers
+	// against one Postgres and Redis must never match a record twice); one
+	// of them is killed, the other keeps going, and a third replaces it.
 	first := e2eStart(t, "worker 1", env, "worker")
+	other := e2eStart(t, "worker 3", env, "worker")
 	deadline := time.Now().Add(2 * time.Minute)
 	// Kill once a tenth is done: well into the batch, far from its end.
 	for processed() < n/10 {
@@ -492,6 +496,9 @@ func TestWorkerKilledMidBatchLosesNothing(t *testing.T) {
 		if ok, err := second.exited(); ok {
 			t.Fatalf("worker 2 exited: %v", err)
 		}
+		if ok, err := other.exited(); ok {
+			t.Fatalf("worker 3 exited: %v", err)
+		}
 		if time.Since(killedAt) > recoverWithin {
 			t.Fatalf("%d of %d raw records still unprocessed %s after worker 1 was killed", left, n, recoverWithin)
 		}
@@ -521,6 +528,7 @@ func TestWorkerKilledMidBatchLosesNothing(t *testing.T) {
 	require.Zero(t, e2eCount(t, pool, "SELECT count(*) FROM task_outbox"), "the outbox is empty once everything is handled")
 
 	second.stop(t)
+	other.stop(t)
 }
 
 // e2eRedisUp waits until a Redis at addr answers PING.
