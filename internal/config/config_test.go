@@ -70,6 +70,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_RATE_LIMIT_PER_MINUTE", "0"},
 		{"RECONLAYER_MAX_JSON_BODY_BYTES", "1MB"},
 		{"RECONLAYER_IDEMPOTENCY_LEASE", "1ms"},
+		{"RECONLAYER_EVIDENCE_WAIT", "-1s"},
+		{"RECONLAYER_EVIDENCE_WAIT", "1m"},
+		{"RECONLAYER_WORKER_QUEUES", "critical"},
+		{"RECONLAYER_WORKER_QUEUES", "urgent=5"},
+		{"RECONLAYER_WORKER_QUEUES", "default=0"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
@@ -85,4 +90,17 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 func TestRedacted(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "postgres://u:xxxxx@h:5432/d", Redacted("postgres://u:pw@h:5432/d"))
+}
+
+func TestEvidenceWaitAndWorkerQueues(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Second, cfg.EvidenceWait)
+	require.Equal(t, map[string]int{"critical": 6, "default": 3, "low": 1}, cfg.WorkerQueues)
+
+	cfg, err = LoadFrom(env(map[string]string{"RECONLAYER_EVIDENCE_WAIT": "0s", "RECONLAYER_WORKER_QUEUES": "critical=1, default=9"}))
+	require.NoError(t, err)
+	require.Zero(t, cfg.EvidenceWait, "0s answers 202 at once")
+	require.Equal(t, map[string]int{"critical": 1, "default": 9}, cfg.WorkerQueues, "a worker may serve some queues only")
 }
