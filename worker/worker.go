@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
@@ -68,16 +69,9 @@ func New(cfg Config, d Deps) *Worker {
 		// 201 with it): an idle worker looks for new tasks every 50 ms
 		// rather than asynq's default second.
 		TaskCheckInterval: 50 * time.Millisecond,
-		// A task whose worker died (its lease ran out) is retried at once:
-		// the default backoff would add up to a minute to the lease itself.
-		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
-			if errors.Is(err, asynq.ErrLeaseExpired) {
-				return 0
-			}
-			return asynq.DefaultRetryDelayFunc(n, err, t)
-		},
-		Logger:   asynqLogger{d.Logger.With("component", "asynq")},
-		LogLevel: asynq.WarnLevel,
+		RetryDelayFunc:    retryDelay,
+		Logger:            asynqLogger{d.Logger.With("component", "asynq")},
+		LogLevel:          asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			d.Logger.ErrorContext(ctx, "task failed", "task_type", t.Type(), "err", err.Error())
 		}),
@@ -86,6 +80,22 @@ func New(cfg Config, d Deps) *Worker {
 	w := &Worker{srv: srv, mux: mux, log: d.Logger}
 	register(mux, d)
 	return w
+}
+
+// retryDelay is asynq's backoff except for failures that do not call for
+// one. A task whose worker died (its lease ran out) is retried at once: the
+// default backoff would add up to a minute to the lease itself. A deadlock
+// or serialization failure lost a race that is gone a moment later: retried
+// within a second, a few times, before the default backoff applies.
+func retryDelay(n int, err error, t *asynq.Task) time.Duration {
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, asynq.ErrLeaseExpired):
+		return 0
+	case errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && n < 5:
+		return time.Duration(100*(n+1)) * time.Millisecond
+	}
+	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
 
 // register binds every task type to its handler.
