@@ -232,3 +232,118 @@ SELECT DISTINCT ON (m.case_id, r.id) m.case_id, sqlc.embed(r) FROM match_links m
 JOIN raw_records r ON r.id = m.raw_record_id
 WHERE m.organization_id = @organization_id AND m.case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
 ORDER BY m.case_id, r.id;
+
+-- Batch matching (internal/matcher.ProcessMany): the same steps as one
+-- record's, one statement each for a whole batch.
+
+-- name: LockRawRecords :many
+SELECT * FROM raw_records WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
+
+-- name: CopyFlowLegs :copyfrom
+INSERT INTO flow_legs (
+    id, organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
+    tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id,
+    direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee,
+    developer_fee, payment_intent_id, external_reference, reference_values, occurred_at
+) VALUES (
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+    $25, $26, $27, $28, $29, $30
+);
+
+-- name: CandidatesByExternalReferences :many
+SELECT r.value::text AS reference, 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount,
+       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference
+FROM unnest(@external_references::text[]) AS r(value)
+JOIN payment_intents pi ON pi.organization_id = @organization_id AND pi.external_reference = r.value
+JOIN reconciliation_cases c ON c.payment_intent_id = pi.id;
+
+-- name: LockCasesWithIntents :many
+-- Every case a batch touches, locked in id order (the lock order).
+SELECT sqlc.embed(c), sqlc.embed(pi)
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.id = ANY(@ids::uuid[])
+ORDER BY c.id
+FOR UPDATE OF c;
+
+-- name: LinkLegs :one
+-- The active links of a batch and their legs attached, in one statement;
+-- attached falls short of the number of links when a leg was attached
+-- elsewhere meanwhile.
+WITH l AS (
+    INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
+    SELECT unnest(@organization_ids::uuid[]), unnest(@case_ids::uuid[]), unnest(@flow_leg_ids::uuid[]),
+           unnest(@raw_record_ids::uuid[]), 'active', unnest(@strategies::text[]), unnest(@scores::numeric[]),
+           unnest(@reasons::text[]), @created_by
+    RETURNING flow_leg_id, case_id
+), a AS (
+    UPDATE flow_legs f SET case_id = l.case_id FROM l
+    WHERE f.id = l.flow_leg_id AND f.case_id IS NULL
+    RETURNING f.id
+)
+SELECT (SELECT count(*) FROM a)::integer AS attached;
+
+-- name: LegsOfCases :many
+SELECT * FROM flow_legs WHERE case_id = ANY(@case_ids::uuid[]) ORDER BY case_id, occurred_at, created_at, id;
+
+-- name: SuggestedLinkCounts :many
+SELECT case_id, count(*)::integer AS suggested FROM match_links
+WHERE case_id = ANY(@case_ids::uuid[]) AND status = 'suggested'
+GROUP BY case_id;
+
+-- name: FinishRawRecords :exec
+WITH u AS (
+    SELECT unnest(@ids::uuid[]) AS id, unnest(@statuses::text[]) AS status
+), marked AS (
+    UPDATE raw_records r SET match_status = u.status, processed_at = coalesce(r.processed_at, now())
+    FROM u WHERE r.id = u.id
+)
+DELETE FROM task_outbox WHERE task_id = ANY(@task_ids::text[]);
+
+-- name: SetCaseEvaluations :many
+-- SetCaseEvaluation for a batch of cases (amounts as text, '' for none).
+WITH u AS (
+    SELECT unnest(@ids::uuid[]) AS id,
+           nullif(unnest(@actual_amounts::text[]), '')::numeric AS actual_amount,
+           nullif(unnest(@unexplained_deltas::text[]), '')::numeric AS unexplained_delta,
+           nullif(unnest(@provider_fees::text[]), '')::numeric AS provider_fee,
+           nullif(unnest(@network_fees::text[]), '')::numeric AS network_fee,
+           nullif(unnest(@developer_fees::text[]), '')::numeric AS developer_fee,
+           nullif(unnest(@fx_spreads::text[]), '')::numeric AS fx_spread,
+           nullif(unnest(@rounding_deltas::text[]), '')::numeric AS rounding_delta,
+           nullif(unnest(@verdicts::text[]), '') AS verdict,
+           unnest(@reconciliation_statuses::text[]) AS reconciliation_status,
+           nullif(unnest(@exception_types::text[]), '') AS exception_type,
+           unnest(@coverage_providers::text[]) AS coverage_provider,
+           unnest(@coverage_chains::text[]) AS coverage_chain,
+           unnest(@coverage_banks::text[]) AS coverage_bank,
+           unnest(@coverage_files::text[]) AS coverage_file,
+           unnest(@required_legs_totals::integer[]) AS required_legs_total,
+           unnest(@required_legs_presents::integer[]) AS required_legs_present
+)
+UPDATE reconciliation_cases c SET
+    actual_amount = u.actual_amount, unexplained_delta = u.unexplained_delta,
+    provider_fee = u.provider_fee, network_fee = u.network_fee, developer_fee = u.developer_fee,
+    fx_spread = u.fx_spread, rounding_delta = u.rounding_delta,
+    verdict = u.verdict, reconciliation_status = u.reconciliation_status, exception_type = u.exception_type,
+    coverage_provider = u.coverage_provider, coverage_chain = u.coverage_chain,
+    coverage_bank = u.coverage_bank, coverage_file = u.coverage_file,
+    required_legs_total = u.required_legs_total, required_legs_present = u.required_legs_present,
+    status = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN 'resolved'
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN 'open'
+        ELSE c.status END,
+    auto_resolved = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN true
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN false
+        ELSE c.auto_resolved END,
+    resolved_at = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN now()
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN NULL
+        ELSE c.resolved_at END,
+    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, now()) END,
+    last_run_at = now(), version = c.version + 1, updated_at = now()
+FROM u WHERE c.id = u.id
+RETURNING c.*;
+
+-- name: LinksOfLegs :many
+SELECT flow_leg_id, id FROM match_links WHERE flow_leg_id = ANY(@flow_leg_ids::uuid[]) AND status = 'active';

@@ -20,3 +20,9 @@ UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_
 -- The events of one case change in one round trip.
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT @organization_id, unnest(@event_types::text[]), @case_id, @sequence, @data;
+
+-- name: InsertEventOutboxesMany :exec
+-- The events of a batch of case changes in one round trip.
+INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
+SELECT unnest(@organization_ids::uuid[]), unnest(@event_types::text[]), unnest(@case_ids::uuid[]),
+       unnest(@sequences::bigint[]), unnest(@data::text[])::jsonb;

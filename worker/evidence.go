@@ -17,14 +17,13 @@ import (
 
 // matchEvidence handles evidence:match. The matcher's transaction makes a
 // redelivered task a no-op that reports the same outcome.
-func matchEvidence(m *matcher.Service, rdb redis.UniversalClient, matches *prometheus.CounterVec, logger *slog.Logger) asynq.HandlerFunc {
+func matchEvidence(b *batcher, rdb redis.UniversalClient, matches *prometheus.CounterVec, logger *slog.Logger) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p tasks.EvidenceMatch
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("decode %s payload: %v: %w", t.Type(), err, asynq.SkipRetry)
 		}
-		taskID := tasks.EvidenceMatchID(p.RawRecordID)
-		out, err := m.Process(ctx, p.OrganizationID, p.RawRecordID, taskID)
+		out, err := b.match(ctx, p.OrganizationID, p.RawRecordID)
 		if errors.Is(err, matcher.ErrRawRecordNotFound) {
 			return fmt.Errorf("match evidence %s: %w: %w", p.RawRecordID, err, asynq.SkipRetry)
 		}

@@ -50,9 +50,10 @@ type Config struct {
 
 // Worker is one asynq server with ReconLayer's handlers.
 type Worker struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
-	log *slog.Logger
+	srv     *asynq.Server
+	mux     *asynq.ServeMux
+	log     *slog.Logger
+	batcher *batcher
 }
 
 // New builds a worker; nothing runs until Run.
@@ -77,8 +78,11 @@ func New(cfg Config, d Deps) *Worker {
 		}),
 	})
 	mux := asynq.NewServeMux()
-	w := &Worker{srv: srv, mux: mux, log: d.Logger}
-	register(mux, d)
+	m := matcher.New(d.Pool)
+	// Batches of up to 100 records, up to 4 at once; a lone record waits
+	// 2 ms for company.
+	w := &Worker{srv: srv, mux: mux, log: d.Logger, batcher: newBatcher(m, 100, 4, 2*time.Millisecond)}
+	register(mux, d, m, w.batcher)
 	return w
 }
 
@@ -99,27 +103,35 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 }
 
 // register binds every task type to its handler.
-func register(mux *asynq.ServeMux, d Deps) {
+func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher) {
 	// The lease and TTL only matter to claims; expiry reads expires_at.
 	mux.Handle(TypeExpireIdempotency, expireIdempotency(idempotency.NewStore(d.Pool, time.Minute, 24*time.Hour), d.Logger))
-	m := matcher.New(d.Pool)
 	var matches *prometheus.CounterVec
 	if d.Metrics != nil {
 		matches = d.Metrics.Matches
 	}
-	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(m, d.Redis, matches, d.Logger))
+	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(b, d.Redis, matches, d.Logger))
 	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
 	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, asynq.NewClientFromRedisClient(d.Redis), d.Logger)))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.
 func (w *Worker) Run(ctx context.Context) error {
+	// The batcher outlives the asynq server: tasks still running at
+	// shutdown wait on it.
+	bctx, stop := context.WithCancel(context.Background())
+	batched := make(chan struct{})
+	go func() { w.batcher.run(bctx); close(batched) }()
 	if err := w.srv.Start(w.mux); err != nil {
+		stop()
+		<-batched
 		return fmt.Errorf("start worker: %w", err)
 	}
 	w.log.Info("worker started")
 	<-ctx.Done()
 	w.srv.Shutdown()
+	stop()
+	<-batched
 	w.log.Info("worker stopped")
 	return nil
 }

@@ -46,12 +46,12 @@ import (
 //     runs: evidence matched per second from first POST to last match.
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "evidence" {
-		return usageError("bench evidence [-n 10000] [-concurrency 32] [-workers 16] [-runs 3] [-redis-db 255] [-cpuprofile file]")
+		return usageError("bench evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-cpuprofile file]")
 	}
 	fs := flag.NewFlagSet("bench evidence", flag.ContinueOnError)
 	n := fs.Int("n", 10000, "evidence records per phase")
 	conc := fs.Int("concurrency", 32, "concurrent HTTP clients")
-	workers := fs.Int("workers", 16, "worker concurrency")
+	workers := fs.Int("workers", 64, "worker concurrency")
 	runs := fs.Int("runs", 3, "repetitions (medians are reported)")
 	redisDB := fs.Int("redis-db", 255, "Redis database to use; it is flushed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (api, worker and clients) to this file")

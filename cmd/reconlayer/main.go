@@ -31,7 +31,7 @@ configuration (environment):
   REDIS_URL                      redis URL (default redis://127.0.0.1:6379/0)
   RECONLAYER_HTTP_ADDR           api listen address (default :3001)
   RECONLAYER_METRICS_ADDR        worker/scheduler /metrics address (default :3002, "off" disables)
-  RECONLAYER_WORKER_CONCURRENCY  tasks run at once per worker process (default 10)
+  RECONLAYER_WORKER_CONCURRENCY  tasks run at once per worker process (default 64)
   RECONLAYER_SHUTDOWN_TIMEOUT    drain time on SIGTERM (default 30s)
   RECONLAYER_LOG_LEVEL           debug|info|warn|error (default info)
   RECONLAYER_DATABASE_MAX_CONNS  postgres pool size per process (default 20)

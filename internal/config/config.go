@@ -101,7 +101,7 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	}
 
 	var err error
-	if cfg.WorkerConcurrency, err = positiveInt("RECONLAYER_WORKER_CONCURRENCY", get("RECONLAYER_WORKER_CONCURRENCY", "10"), 1000); err != nil {
+	if cfg.WorkerConcurrency, err = positiveInt("RECONLAYER_WORKER_CONCURRENCY", get("RECONLAYER_WORKER_CONCURRENCY", "64"), 1000); err != nil {
 		return Config{}, err
 	}
 	maxConns, err := positiveInt("RECONLAYER_DATABASE_MAX_CONNS", get("RECONLAYER_DATABASE_MAX_CONNS", "20"), 1000)

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, DefaultRedisURL, cfg.RedisURL)
 	require.Equal(t, ":3001", cfg.HTTPAddr)
 	require.Equal(t, ":3002", cfg.MetricsAddr)
-	require.Equal(t, 10, cfg.WorkerConcurrency)
+	require.Equal(t, 64, cfg.WorkerConcurrency)
 	require.Equal(t, 30*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, slog.LevelInfo, cfg.LogLevel)
 	require.Equal(t, 300, cfg.RateLimitPerMinute)
@@ -36,14 +36,14 @@ func TestOverrides(t *testing.T) {
 		"REDIS_URL":                     "rediss://cache:6380/2",
 		"RECONLAYER_HTTP_ADDR":          "127.0.0.1:8080",
 		"RECONLAYER_METRICS_ADDR":       "off",
-		"RECONLAYER_WORKER_CONCURRENCY": "64",
+		"RECONLAYER_WORKER_CONCURRENCY": "8",
 		"RECONLAYER_SHUTDOWN_TIMEOUT":   "90s",
 		"RECONLAYER_LOG_LEVEL":          "debug",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
 	require.Empty(t, cfg.MetricsAddr)
-	require.Equal(t, 64, cfg.WorkerConcurrency)
+	require.Equal(t, 8, cfg.WorkerConcurrency)
 	require.Equal(t, 90*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, slog.LevelDebug, cfg.LogLevel)
 }

@@ -220,6 +220,61 @@ func (q *Queries) CandidatesByExternalReference(ctx context.Context, arg Candida
 	return items, nil
 }
 
+const candidatesByExternalReferences = `-- name: CandidatesByExternalReferences :many
+SELECT r.value::text AS reference, 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount,
+       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference
+FROM unnest($1::text[]) AS r(value)
+JOIN payment_intents pi ON pi.organization_id = $2 AND pi.external_reference = r.value
+JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
+`
+
+type CandidatesByExternalReferencesParams struct {
+	ExternalReferences []string
+	OrganizationID     uuid.UUID
+}
+
+type CandidatesByExternalReferencesRow struct {
+	Reference         string
+	Strategy          string
+	ID                uuid.UUID
+	RuleSnapshotID    uuid.UUID
+	Status            string
+	ExpectedAmount    numeric.Decimal
+	ExpectedCurrency  string
+	IntentCreatedAt   time.Time
+	ExternalReference string
+}
+
+func (q *Queries) CandidatesByExternalReferences(ctx context.Context, arg CandidatesByExternalReferencesParams) ([]CandidatesByExternalReferencesRow, error) {
+	rows, err := q.db.Query(ctx, candidatesByExternalReferences, arg.ExternalReferences, arg.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CandidatesByExternalReferencesRow
+	for rows.Next() {
+		var i CandidatesByExternalReferencesRow
+		if err := rows.Scan(
+			&i.Reference,
+			&i.Strategy,
+			&i.ID,
+			&i.RuleSnapshotID,
+			&i.Status,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.IntentCreatedAt,
+			&i.ExternalReference,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const candidatesByIntentID = `-- name: CandidatesByIntentID :many
 
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
@@ -445,6 +500,39 @@ func (q *Queries) CandidatesByTxHash(ctx context.Context, arg CandidatesByTxHash
 	return items, nil
 }
 
+type CopyFlowLegsParams struct {
+	ID                  uuid.UUID
+	OrganizationID      uuid.UUID
+	RawRecordID         uuid.UUID
+	Type                string
+	Status              string
+	SourceStatus        string
+	Identity            *string
+	Provider            *string
+	ProviderTransferID  *string
+	TxHash              *string
+	ChainFamily         *string
+	ChainID             *string
+	FromAddress         *string
+	ToAddress           *string
+	BankAccount         *string
+	BankReference       *string
+	EndToEndID          *string
+	Direction           *string
+	Amount              numeric.Decimal
+	Currency            string
+	DestinationAmount   numeric.Null
+	DestinationCurrency *string
+	FxRate              numeric.Null
+	ProviderFee         numeric.Null
+	NetworkFee          numeric.Null
+	DeveloperFee        numeric.Null
+	PaymentIntentID     *uuid.UUID
+	ExternalReference   *string
+	ReferenceValues     []string
+	OccurredAt          time.Time
+}
+
 const countRawRecords = `-- name: CountRawRecords :one
 SELECT count(*) FROM raw_records
 WHERE organization_id = $1
@@ -551,6 +639,27 @@ func (q *Queries) FinishRawRecord(ctx context.Context, arg FinishRawRecordParams
 		arg.OrganizationID,
 		arg.ID,
 	)
+	return err
+}
+
+const finishRawRecords = `-- name: FinishRawRecords :exec
+WITH u AS (
+    SELECT unnest($2::uuid[]) AS id, unnest($3::text[]) AS status
+), marked AS (
+    UPDATE raw_records r SET match_status = u.status, processed_at = coalesce(r.processed_at, now())
+    FROM u WHERE r.id = u.id
+)
+DELETE FROM task_outbox WHERE task_id = ANY($1::text[])
+`
+
+type FinishRawRecordsParams struct {
+	TaskIds  []string
+	Ids      []uuid.UUID
+	Statuses []string
+}
+
+func (q *Queries) FinishRawRecords(ctx context.Context, arg FinishRawRecordsParams) error {
+	_, err := q.db.Exec(ctx, finishRawRecords, arg.TaskIds, arg.Ids, arg.Statuses)
 	return err
 }
 
@@ -1007,6 +1116,63 @@ func (q *Queries) LegsOfCase(ctx context.Context, caseID *uuid.UUID) ([]FlowLeg,
 	return items, nil
 }
 
+const legsOfCases = `-- name: LegsOfCases :many
+SELECT id, organization_id, raw_record_id, case_id, type, status, source_status, identity, provider, provider_transfer_id, tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id, direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, payment_intent_id, external_reference, reference_values, occurred_at, created_at FROM flow_legs WHERE case_id = ANY($1::uuid[]) ORDER BY case_id, occurred_at, created_at, id
+`
+
+func (q *Queries) LegsOfCases(ctx context.Context, caseIds []uuid.UUID) ([]FlowLeg, error) {
+	rows, err := q.db.Query(ctx, legsOfCases, caseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FlowLeg
+	for rows.Next() {
+		var i FlowLeg
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.RawRecordID,
+			&i.CaseID,
+			&i.Type,
+			&i.Status,
+			&i.SourceStatus,
+			&i.Identity,
+			&i.Provider,
+			&i.ProviderTransferID,
+			&i.TxHash,
+			&i.ChainFamily,
+			&i.ChainID,
+			&i.FromAddress,
+			&i.ToAddress,
+			&i.BankAccount,
+			&i.BankReference,
+			&i.EndToEndID,
+			&i.Direction,
+			&i.Amount,
+			&i.Currency,
+			&i.DestinationAmount,
+			&i.DestinationCurrency,
+			&i.FxRate,
+			&i.ProviderFee,
+			&i.NetworkFee,
+			&i.DeveloperFee,
+			&i.PaymentIntentID,
+			&i.ExternalReference,
+			&i.ReferenceValues,
+			&i.OccurredAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const legsOfRawRecord = `-- name: LegsOfRawRecord :many
 SELECT id, case_id FROM flow_legs WHERE raw_record_id = $1 ORDER BY id
 `
@@ -1122,6 +1288,80 @@ func (q *Queries) LinkLeg(ctx context.Context, arg LinkLegParams) (LinkLegRow, e
 	return i, err
 }
 
+const linkLegs = `-- name: LinkLegs :one
+WITH l AS (
+    INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by)
+    SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]),
+           unnest($4::uuid[]), 'active', unnest($5::text[]), unnest($6::numeric[]),
+           unnest($7::text[]), $8
+    RETURNING flow_leg_id, case_id
+), a AS (
+    UPDATE flow_legs f SET case_id = l.case_id FROM l
+    WHERE f.id = l.flow_leg_id AND f.case_id IS NULL
+    RETURNING f.id
+)
+SELECT (SELECT count(*) FROM a)::integer AS attached
+`
+
+type LinkLegsParams struct {
+	OrganizationIds []uuid.UUID
+	CaseIds         []uuid.UUID
+	FlowLegIds      []uuid.UUID
+	RawRecordIds    []uuid.UUID
+	Strategies      []string
+	Scores          []numeric.Decimal
+	Reasons         []string
+	CreatedBy       string
+}
+
+// The active links of a batch and their legs attached, in one statement;
+// attached falls short of the number of links when a leg was attached
+// elsewhere meanwhile.
+func (q *Queries) LinkLegs(ctx context.Context, arg LinkLegsParams) (int32, error) {
+	row := q.db.QueryRow(ctx, linkLegs,
+		arg.OrganizationIds,
+		arg.CaseIds,
+		arg.FlowLegIds,
+		arg.RawRecordIds,
+		arg.Strategies,
+		arg.Scores,
+		arg.Reasons,
+		arg.CreatedBy,
+	)
+	var attached int32
+	err := row.Scan(&attached)
+	return attached, err
+}
+
+const linksOfLegs = `-- name: LinksOfLegs :many
+SELECT flow_leg_id, id FROM match_links WHERE flow_leg_id = ANY($1::uuid[]) AND status = 'active'
+`
+
+type LinksOfLegsRow struct {
+	FlowLegID uuid.UUID
+	ID        uuid.UUID
+}
+
+func (q *Queries) LinksOfLegs(ctx context.Context, flowLegIds []uuid.UUID) ([]LinksOfLegsRow, error) {
+	rows, err := q.db.Query(ctx, linksOfLegs, flowLegIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LinksOfLegsRow
+	for rows.Next() {
+		var i LinksOfLegsRow
+		if err := rows.Scan(&i.FlowLegID, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRawRecords = `-- name: ListRawRecords :many
 SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records
 WHERE organization_id = $1
@@ -1188,6 +1428,99 @@ func (q *Queries) ListRawRecords(ctx context.Context, arg ListRawRecordsParams) 
 	return items, nil
 }
 
+const lockCasesWithIntents = `-- name: LockCasesWithIntents :many
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.id = ANY($1::uuid[])
+ORDER BY c.id
+FOR UPDATE OF c
+`
+
+type LockCasesWithIntentsRow struct {
+	ReconciliationCase ReconciliationCase
+	PaymentIntent      PaymentIntent
+}
+
+// Every case a batch touches, locked in id order (the lock order).
+func (q *Queries) LockCasesWithIntents(ctx context.Context, ids []uuid.UUID) ([]LockCasesWithIntentsRow, error) {
+	rows, err := q.db.Query(ctx, lockCasesWithIntents, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockCasesWithIntentsRow
+	for rows.Next() {
+		var i LockCasesWithIntentsRow
+		if err := rows.Scan(
+			&i.ReconciliationCase.ID,
+			&i.ReconciliationCase.OrganizationID,
+			&i.ReconciliationCase.PaymentIntentID,
+			&i.ReconciliationCase.Status,
+			&i.ReconciliationCase.ReconciliationStatus,
+			&i.ReconciliationCase.Verdict,
+			&i.ReconciliationCase.ExceptionType,
+			&i.ReconciliationCase.ExpectedAmount,
+			&i.ReconciliationCase.ExpectedCurrency,
+			&i.ReconciliationCase.ActualAmount,
+			&i.ReconciliationCase.UnexplainedDelta,
+			&i.ReconciliationCase.ProviderFee,
+			&i.ReconciliationCase.NetworkFee,
+			&i.ReconciliationCase.DeveloperFee,
+			&i.ReconciliationCase.FxSpread,
+			&i.ReconciliationCase.RoundingDelta,
+			&i.ReconciliationCase.SlaRisk,
+			&i.ReconciliationCase.RequiredLegsTotal,
+			&i.ReconciliationCase.RequiredLegsPresent,
+			&i.ReconciliationCase.CoverageProvider,
+			&i.ReconciliationCase.CoverageChain,
+			&i.ReconciliationCase.CoverageBank,
+			&i.ReconciliationCase.CoverageFile,
+			&i.ReconciliationCase.Notes,
+			&i.ReconciliationCase.RuleID,
+			&i.ReconciliationCase.RuleSnapshotID,
+			&i.ReconciliationCase.Version,
+			&i.ReconciliationCase.ResolvedAt,
+			&i.ReconciliationCase.ReconciledAt,
+			&i.ReconciliationCase.LastRunAt,
+			&i.ReconciliationCase.CreatedAt,
+			&i.ReconciliationCase.UpdatedAt,
+			&i.ReconciliationCase.AutoResolved,
+			&i.PaymentIntent.ID,
+			&i.PaymentIntent.OrganizationID,
+			&i.PaymentIntent.ExternalReference,
+			&i.PaymentIntent.SourceAmount,
+			&i.PaymentIntent.SourceCurrency,
+			&i.PaymentIntent.DestinationAmount,
+			&i.PaymentIntent.DestinationCurrency,
+			&i.PaymentIntent.PaymentType,
+			&i.PaymentIntent.PaymentSubtype,
+			&i.PaymentIntent.Direction,
+			&i.PaymentIntent.Stablecoin,
+			&i.PaymentIntent.Chain,
+			&i.PaymentIntent.BeneficiaryAccount,
+			&i.PaymentIntent.BeneficiaryName,
+			&i.PaymentIntent.ExpectedFxRate,
+			&i.PaymentIntent.DeveloperFeeExpected,
+			&i.PaymentIntent.ProviderTransferID,
+			&i.PaymentIntent.TxHash,
+			&i.PaymentIntent.ClientCompletedAt,
+			&i.PaymentIntent.References,
+			&i.PaymentIntent.Metadata,
+			&i.PaymentIntent.Status,
+			&i.PaymentIntent.CreatedAt,
+			&i.PaymentIntent.UpdatedAt,
+			&i.PaymentIntent.ReferenceValues,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockRawRecord = `-- name: LockRawRecord :one
 SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
@@ -1216,6 +1549,45 @@ func (q *Queries) LockRawRecord(ctx context.Context, arg LockRawRecordParams) (R
 		&i.ReceivedAt,
 	)
 	return i, err
+}
+
+const lockRawRecords = `-- name: LockRawRecords :many
+
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+`
+
+// Batch matching (internal/matcher.ProcessMany): the same steps as one
+// record's, one statement each for a whole batch.
+func (q *Queries) LockRawRecords(ctx context.Context, ids []uuid.UUID) ([]RawRecord, error) {
+	rows, err := q.db.Query(ctx, lockRawRecords, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RawRecord
+	for rows.Next() {
+		var i RawRecord
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.Source,
+			&i.SourceRef,
+			&i.Payload,
+			&i.ImportBatchID,
+			&i.RowNumber,
+			&i.SignatureValid,
+			&i.MatchStatus,
+			&i.ProcessedAt,
+			&i.ReceivedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const markRawRecord = `-- name: MarkRawRecord :exec
@@ -1319,6 +1691,176 @@ func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCases
 			&i.RawRecord.ProcessedAt,
 			&i.RawRecord.ReceivedAt,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setCaseEvaluations = `-- name: SetCaseEvaluations :many
+WITH u AS (
+    SELECT unnest($1::uuid[]) AS id,
+           nullif(unnest($2::text[]), '')::numeric AS actual_amount,
+           nullif(unnest($3::text[]), '')::numeric AS unexplained_delta,
+           nullif(unnest($4::text[]), '')::numeric AS provider_fee,
+           nullif(unnest($5::text[]), '')::numeric AS network_fee,
+           nullif(unnest($6::text[]), '')::numeric AS developer_fee,
+           nullif(unnest($7::text[]), '')::numeric AS fx_spread,
+           nullif(unnest($8::text[]), '')::numeric AS rounding_delta,
+           nullif(unnest($9::text[]), '') AS verdict,
+           unnest($10::text[]) AS reconciliation_status,
+           nullif(unnest($11::text[]), '') AS exception_type,
+           unnest($12::text[]) AS coverage_provider,
+           unnest($13::text[]) AS coverage_chain,
+           unnest($14::text[]) AS coverage_bank,
+           unnest($15::text[]) AS coverage_file,
+           unnest($16::integer[]) AS required_legs_total,
+           unnest($17::integer[]) AS required_legs_present
+)
+UPDATE reconciliation_cases c SET
+    actual_amount = u.actual_amount, unexplained_delta = u.unexplained_delta,
+    provider_fee = u.provider_fee, network_fee = u.network_fee, developer_fee = u.developer_fee,
+    fx_spread = u.fx_spread, rounding_delta = u.rounding_delta,
+    verdict = u.verdict, reconciliation_status = u.reconciliation_status, exception_type = u.exception_type,
+    coverage_provider = u.coverage_provider, coverage_chain = u.coverage_chain,
+    coverage_bank = u.coverage_bank, coverage_file = u.coverage_file,
+    required_legs_total = u.required_legs_total, required_legs_present = u.required_legs_present,
+    status = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN 'resolved'
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN 'open'
+        ELSE c.status END,
+    auto_resolved = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN true
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN false
+        ELSE c.auto_resolved END,
+    resolved_at = CASE
+        WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN now()
+        WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN NULL
+        ELSE c.resolved_at END,
+    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, now()) END,
+    last_run_at = now(), version = c.version + 1, updated_at = now()
+FROM u WHERE c.id = u.id
+RETURNING c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved
+`
+
+type SetCaseEvaluationsParams struct {
+	Ids                    []uuid.UUID
+	ActualAmounts          []string
+	UnexplainedDeltas      []string
+	ProviderFees           []string
+	NetworkFees            []string
+	DeveloperFees          []string
+	FxSpreads              []string
+	RoundingDeltas         []string
+	Verdicts               []string
+	ReconciliationStatuses []string
+	ExceptionTypes         []string
+	CoverageProviders      []string
+	CoverageChains         []string
+	CoverageBanks          []string
+	CoverageFiles          []string
+	RequiredLegsTotals     []int32
+	RequiredLegsPresents   []int32
+}
+
+// SetCaseEvaluation for a batch of cases (amounts as text, ” for none).
+func (q *Queries) SetCaseEvaluations(ctx context.Context, arg SetCaseEvaluationsParams) ([]ReconciliationCase, error) {
+	rows, err := q.db.Query(ctx, setCaseEvaluations,
+		arg.Ids,
+		arg.ActualAmounts,
+		arg.UnexplainedDeltas,
+		arg.ProviderFees,
+		arg.NetworkFees,
+		arg.DeveloperFees,
+		arg.FxSpreads,
+		arg.RoundingDeltas,
+		arg.Verdicts,
+		arg.ReconciliationStatuses,
+		arg.ExceptionTypes,
+		arg.CoverageProviders,
+		arg.CoverageChains,
+		arg.CoverageBanks,
+		arg.CoverageFiles,
+		arg.RequiredLegsTotals,
+		arg.RequiredLegsPresents,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReconciliationCase
+	for rows.Next() {
+		var i ReconciliationCase
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.PaymentIntentID,
+			&i.Status,
+			&i.ReconciliationStatus,
+			&i.Verdict,
+			&i.ExceptionType,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.ActualAmount,
+			&i.UnexplainedDelta,
+			&i.ProviderFee,
+			&i.NetworkFee,
+			&i.DeveloperFee,
+			&i.FxSpread,
+			&i.RoundingDelta,
+			&i.SlaRisk,
+			&i.RequiredLegsTotal,
+			&i.RequiredLegsPresent,
+			&i.CoverageProvider,
+			&i.CoverageChain,
+			&i.CoverageBank,
+			&i.CoverageFile,
+			&i.Notes,
+			&i.RuleID,
+			&i.RuleSnapshotID,
+			&i.Version,
+			&i.ResolvedAt,
+			&i.ReconciledAt,
+			&i.LastRunAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.AutoResolved,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const suggestedLinkCounts = `-- name: SuggestedLinkCounts :many
+SELECT case_id, count(*)::integer AS suggested FROM match_links
+WHERE case_id = ANY($1::uuid[]) AND status = 'suggested'
+GROUP BY case_id
+`
+
+type SuggestedLinkCountsRow struct {
+	CaseID    uuid.UUID
+	Suggested int32
+}
+
+func (q *Queries) SuggestedLinkCounts(ctx context.Context, caseIds []uuid.UUID) ([]SuggestedLinkCountsRow, error) {
+	rows, err := q.db.Query(ctx, suggestedLinkCounts, caseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SuggestedLinkCountsRow
+	for rows.Next() {
+		var i SuggestedLinkCountsRow
+		if err := rows.Scan(&i.CaseID, &i.Suggested); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

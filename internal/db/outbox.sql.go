@@ -97,6 +97,32 @@ func (q *Queries) InsertEventOutboxes(ctx context.Context, arg InsertEventOutbox
 	return err
 }
 
+const insertEventOutboxesMany = `-- name: InsertEventOutboxesMany :exec
+INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
+SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::uuid[]),
+       unnest($4::bigint[]), unnest($5::text[])::jsonb
+`
+
+type InsertEventOutboxesManyParams struct {
+	OrganizationIds []uuid.UUID
+	EventTypes      []string
+	CaseIds         []uuid.UUID
+	Sequences       []int64
+	Data            []string
+}
+
+// The events of a batch of case changes in one round trip.
+func (q *Queries) InsertEventOutboxesMany(ctx context.Context, arg InsertEventOutboxesManyParams) error {
+	_, err := q.db.Exec(ctx, insertEventOutboxesMany,
+		arg.OrganizationIds,
+		arg.EventTypes,
+		arg.CaseIds,
+		arg.Sequences,
+		arg.Data,
+	)
+	return err
+}
+
 const insertTaskOutbox = `-- name: InsertTaskOutbox :exec
 INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
 VALUES ($1, $2, $3, $4, $5, $6)

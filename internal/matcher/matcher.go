@@ -459,11 +459,26 @@ func (s *Service) evaluate(ctx context.Context, w *work, c db.ReconciliationCase
 
 // recordEvents writes the webhook events a change of outcome announces.
 func recordEvents(ctx context.Context, q *db.Queries, before, after db.ReconciliationCase) error {
+	types, data, err := caseEvents(before, after)
+	if err != nil || len(types) == 0 {
+		return err
+	}
+	if err := q.InsertEventOutboxes(ctx, db.InsertEventOutboxesParams{
+		OrganizationID: after.OrganizationID, EventTypes: types, CaseID: &after.ID, Sequence: after.Version, Data: data,
+	}); err != nil {
+		return fmt.Errorf("record case events %v: %w", types, err)
+	}
+	return nil
+}
+
+// caseEvents are the webhook events a change of outcome announces (none
+// when the outcome did not change), and their data.
+func caseEvents(before, after db.ReconciliationCase) ([]string, []byte, error) {
 	changed := deref(before.Verdict) != deref(after.Verdict) || before.ReconciliationStatus != after.ReconciliationStatus ||
 		deref(before.ExceptionType) != deref(after.ExceptionType) || before.Status != after.Status ||
 		deref(decStr(before.UnexplainedDelta.Dec())) != deref(decStr(after.UnexplainedDelta.Dec()))
 	if !changed {
-		return nil
+		return nil, nil, nil
 	}
 	types := []string{"reconciliation_case.updated"}
 	if after.ReconciliationStatus == recon.StatusReconciled && before.ReconciliationStatus != recon.StatusReconciled {
@@ -479,14 +494,9 @@ func recordEvents(ctx context.Context, q *db.Queries, before, after db.Reconcili
 		"unexplainedDelta": after.UnexplainedDelta.Dec(), "version": after.Version, "updatedAt": after.UpdatedAt.UTC(),
 	})
 	if err != nil {
-		return fmt.Errorf("encode case event: %w", err)
+		return nil, nil, fmt.Errorf("encode case event: %w", err)
 	}
-	if err := q.InsertEventOutboxes(ctx, db.InsertEventOutboxesParams{
-		OrganizationID: after.OrganizationID, EventTypes: types, CaseID: &after.ID, Sequence: after.Version, Data: data,
-	}); err != nil {
-		return fmt.Errorf("record case events %v: %w", types, err)
-	}
-	return nil
+	return types, data, nil
 }
 
 func evaluationMessage(o recon.Outcome) string {

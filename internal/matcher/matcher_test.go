@@ -208,3 +208,101 @@ SELECT organization_id, id, destination_amount, 'USD', 1, 'missing', 'not_requir
 		})
 	}
 }
+
+// ProcessMany gives each record the outcome Process would: the fast path
+// (evidence naming its intent) for the batch at once, the rest one by one.
+func TestProcessManyMatchesLikeProcess(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	stable := func(ref string) intent.Result {
+		r, err := intent.New(f.pool).Create(ctx, intent.CreateInput{
+			OrganizationID: f.org, Actor: "test", ExternalReference: ref,
+			SourceAmount: decimal.RequireFromString("50"), SourceCurrency: "USDC",
+			DestinationAmount: decimal.RequireFromString("50"), DestinationCurrency: "USDC",
+			PaymentType: "stablecoin", Direction: "debit", ProviderTransferID: ptr("tr_" + ref),
+			References: []byte("[]"), Metadata: []byte("{}"),
+		}, nil)
+		require.NoError(t, err)
+		return r
+	}
+	a, b, c := stable("order_a"), stable("order_b"), stable("order_c")
+	other := f.intent(t, "order_d", "10")
+
+	accept := func(source, body string) evidence.Receipt {
+		t.Helper()
+		var ref string
+		switch source {
+		case evidence.SourceProvider:
+			var p evidence.Provider
+			require.NoError(t, jsonUnmarshal(body, &p))
+			ref = p.SourceRef()
+		default:
+			var o evidence.Onchain
+			require.NoError(t, jsonUnmarshal(body, &o))
+			ref = o.SourceRef()
+		}
+		r, err := evidence.New(f.pool).Accept(ctx, evidence.Submission{OrganizationID: f.org, Source: source, SourceRef: ref, Payload: []byte(body)}, nil)
+		require.NoError(t, err)
+		return r
+	}
+	hash := func(i int) string { return "0x" + fmt.Sprintf("%064x", i) }
+	// Both legs of case a in one batch: evaluated once, with both.
+	aProv := accept("provider", `{"provider":"p","providerTransferId":"tr_order_a","status":"completed","amount":{"amount":"50","currency":"USDC"},"externalReference":"order_a"}`)
+	aChain := accept("onchain", `{"chainFamily":"evm","chainId":1,"txHash":"`+hash(1)+`","status":"confirmed","amount":{"amount":"50","currency":"USDC"},"externalReference":"order_a"}`)
+	// Case b's provider leg carries no externalReference: the provider id
+	// finds it, on the record's own path.
+	bProv := accept("provider", `{"provider":"p","providerTransferId":"tr_order_b","status":"completed","amount":{"amount":"50","currency":"USDC"}}`)
+	// A reference nobody has: unmatched, waiting for its intent.
+	lost := accept("provider", `{"provider":"p","providerTransferId":"tr_lost","status":"completed","amount":{"amount":"50","currency":"USDC"},"externalReference":"order_z"}`)
+	// Case c: a short amount, on the fast path.
+	cProv := accept("provider", `{"provider":"p","providerTransferId":"tr_order_c","status":"completed","amount":{"amount":"49","currency":"USDC"},"externalReference":"order_c"}`)
+	// Processed before the batch: reported, not redone.
+	dProv := accept("provider", `{"provider":"p","providerTransferId":"tr_d","status":"completed","amount":{"amount":"10","currency":"USD"},"externalReference":"order_d"}`)
+	before, err := f.m.Process(ctx, f.org, dProv.Raw.ID, dProv.Job.ID)
+	require.NoError(t, err)
+
+	ids := []uuid.UUID{aProv.Raw.ID, aChain.Raw.ID, bProv.Raw.ID, lost.Raw.ID, cProv.Raw.ID, dProv.Raw.ID, uuid.New()}
+	outs, err := f.m.ProcessMany(ctx, ids)
+	require.NoError(t, err)
+	require.Len(t, outs, 6, "every existing record has an outcome; the unknown id none")
+	require.Equal(t, []uuid.UUID{a.Case.ID}, outs[aProv.Raw.ID].MatchedCaseIDs)
+	require.Equal(t, []uuid.UUID{a.Case.ID}, outs[aChain.Raw.ID].MatchedCaseIDs)
+	require.Equal(t, []uuid.UUID{b.Case.ID}, outs[bProv.Raw.ID].MatchedCaseIDs)
+	require.Equal(t, match.Unmatched, outs[lost.Raw.ID].Status)
+	require.Equal(t, []uuid.UUID{c.Case.ID}, outs[cProv.Raw.ID].MatchedCaseIDs)
+	require.Equal(t, before, outs[dProv.Raw.ID])
+
+	get := func(id uuid.UUID) db.ReconciliationCase {
+		cs, err := f.q.GetCaseByID(ctx, db.GetCaseByIDParams{OrganizationID: f.org, ID: id})
+		require.NoError(t, err)
+		return cs
+	}
+	ca := get(a.Case.ID)
+	require.Equal(t, "reconciled", ca.ReconciliationStatus)
+	require.Equal(t, "resolved", ca.Status)
+	require.EqualValues(t, 2, ca.RequiredLegsPresent)
+	require.EqualValues(t, 2, ca.Version, "evaluated once for both legs")
+	cb := get(b.Case.ID)
+	require.Equal(t, "missing_leg", *cb.ExceptionType, "provider present, chain missing")
+	cc := get(c.Case.ID)
+	require.Equal(t, "1", cc.UnexplainedDelta.Dec().String())
+	require.Equal(t, "unreconciled", cc.ReconciliationStatus)
+	require.Equal(t, "resolved", get(other.Case.ID).Status)
+
+	require.Zero(t, f.count(t, "task_outbox"), "every record's outbox row went with its work")
+	require.Equal(t, 6, f.count(t, "flow_legs"), "one leg per record, none twice")
+	var received, evaluated, events int
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE event_type = 'evidence.received'").Scan(&received))
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE event_type = 'case.evaluated' AND case_id = $1", a.Case.ID).Scan(&evaluated))
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM event_outbox WHERE case_id = $1 AND event_type = 'reconciliation_case.reconciled'", a.Case.ID).Scan(&events))
+	require.Equal(t, 6, received)
+	require.Equal(t, 1, evaluated)
+	require.Equal(t, 1, events)
+
+	// The same batch again: nothing new.
+	again, err := f.m.ProcessMany(ctx, ids)
+	require.NoError(t, err)
+	require.Equal(t, outs, again)
+	require.Equal(t, 6, f.count(t, "flow_legs"))
+}
