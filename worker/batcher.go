@@ -65,11 +65,15 @@ func (b *batcher) run(ctx context.Context) {
 		}
 	}()
 	for {
+		// A free slot first, then the batch: while every slot is busy,
+		// requests pile up, and the next batch takes them all.
+		b.parallel <- struct{}{}
 		var batch []batchReq
 		select {
 		case r := <-b.reqs:
 			batch = append(batch, r)
 		case <-ctx.Done():
+			<-b.parallel
 			return
 		}
 		timer := time.NewTimer(b.linger)
@@ -83,7 +87,6 @@ func (b *batcher) run(ctx context.Context) {
 			}
 		}
 		timer.Stop()
-		b.parallel <- struct{}{}
 		go func() {
 			defer func() { <-b.parallel }()
 			b.process(batch)
