@@ -224,14 +224,14 @@ func parsePrefer(h []string, def time.Duration) preference {
 func submitEvidence[T any, PT interface {
 	*T
 	validator
-	parts() (evidence.Common, string)
+	sourceRef() string
 }](s *server, source string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req T
 		if !s.bindJSON(c, PT(&req)) {
 			return
 		}
-		_, sourceRef := PT(&req).parts()
+		sourceRef := PT(&req).sourceRef()
 		body, _ := s.readBody(c)
 		pref := parsePrefer(c.Request.Header.Values("Prefer"), s.opts.EvidenceWait)
 		ctx := c.Request.Context()
@@ -241,7 +241,7 @@ func submitEvidence[T any, PT interface {
 		if v, ok := c.Get(ctxClaim); ok {
 			claim = v.(*idempotency.Claim)
 		}
-		render := func(status int, r evidence.Receipt) []byte {
+		render := func(r evidence.Receipt) []byte {
 			b, _ := json.Marshal(renderEvidence(source, r.Raw.SourceRef, r.Raw.ReceivedAt, r.Raw.SignatureValid, r.Duplicate, r.Outcome))
 			return b
 		}
@@ -252,7 +252,7 @@ func submitEvidence[T any, PT interface {
 		var respond *evidence.Respond
 		if pref.async && claim != nil {
 			respond = &evidence.Respond{Claim: claim.Completion(), Render: func(r evidence.Receipt) (int, []byte) {
-				return http.StatusAccepted, render(http.StatusAccepted, r)
+				return http.StatusAccepted, render(r)
 			}}
 		}
 		complete := func(status int, body []byte) {
@@ -278,7 +278,7 @@ func submitEvidence[T any, PT interface {
 		}
 		if r.Duplicate {
 			s.evidenceCount.WithLabelValues(source, "duplicate").Inc()
-			resp := render(http.StatusOK, r)
+			resp := render(r)
 			complete(http.StatusOK, resp)
 			c.Data(http.StatusOK, contentTypeJSON, resp)
 			return
@@ -304,7 +304,7 @@ func submitEvidence[T any, PT interface {
 			outcome = nil
 		}
 		if pref.async {
-			resp := render(http.StatusAccepted, r)
+			resp := render(r)
 			complete(http.StatusAccepted, resp)
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
 			c.Data(http.StatusAccepted, contentTypeJSON, resp)
@@ -326,7 +326,7 @@ func submitEvidence[T any, PT interface {
 			timer.Stop()
 		}
 		r.Outcome = o
-		resp := render(status, r)
+		resp := render(r)
 		complete(status, resp)
 		if status == http.StatusAccepted {
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
@@ -335,9 +335,9 @@ func submitEvidence[T any, PT interface {
 	}
 }
 
-func (r *providerRequest) parts() (evidence.Common, string) { return r.Common, r.Provider.SourceRef() }
-func (r *onchainRequest) parts() (evidence.Common, string)  { return r.Common, r.Onchain.SourceRef() }
-func (r *bankRequest) parts() (evidence.Common, string)     { return r.Common, r.Bank.SourceRef() }
+func (r *providerRequest) sourceRef() string { return r.Provider.SourceRef() }
+func (r *onchainRequest) sourceRef() string  { return r.Onchain.SourceRef() }
+func (r *bankRequest) sourceRef() string     { return r.Bank.SourceRef() }
 
 type evidenceDetailJSON struct {
 	receiptJSON
