@@ -31,7 +31,7 @@ func matchEvidence(b *batcher, rdb redis.UniversalClient, matches *prometheus.Co
 			return fmt.Errorf("match evidence %s: %w", p.RawRecordID, err)
 		}
 		if matches != nil {
-			matches.WithLabelValues(out.Status, "").Inc()
+			matches.WithLabelValues(out.Status, out.Strategy).Inc()
 		}
 		if p.Notify != "" {
 			body, _ := json.Marshal(out)

@@ -51,6 +51,8 @@ type Outcome struct {
 	Status         string      `json:"status"`
 	FlowLegIDs     []uuid.UUID `json:"flowLegIds"`
 	MatchedCaseIDs []uuid.UUID `json:"matchedCaseIds"`
+	// Strategy is how the matcher placed it, when it just did (metrics).
+	Strategy string `json:"strategy,omitempty"`
 }
 
 // Receipt is the stored raw record, whether it had been received before, and

@@ -221,7 +221,8 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 		return nil, err
 	}
 	for _, b := range fast {
-		outs[b.raw.ID] = Outcome{RawRecordID: b.raw.ID, Status: match.Matched, FlowLegIDs: []uuid.UUID{b.leg.ID}, MatchedCaseIDs: []uuid.UUID{b.link.CaseID}}
+		outs[b.raw.ID] = Outcome{RawRecordID: b.raw.ID, Status: match.Matched, FlowLegIDs: []uuid.UUID{b.leg.ID},
+			MatchedCaseIDs: []uuid.UUID{b.link.CaseID}, Strategy: b.link.Strategy}
 	}
 	return rest, finish(ctx, q, fast, outs, done)
 }

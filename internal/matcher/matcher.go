@@ -155,6 +155,9 @@ func (s *Service) process(ctx context.Context, w *work, raw db.RawRecord) (Outco
 		Payload: map[string]any{"flowLegId": fl.ID, "type": fl.Type, "status": fl.Status, "amount": fl.Amount.String(), "currency": fl.Currency},
 	})
 	out.Status, out.MatchedCaseIDs, err = s.apply(ctx, w, fl, d)
+	if len(d.Links) > 0 {
+		out.Strategy = d.Links[0].Strategy
+	}
 	return out, err
 }
 
