@@ -92,26 +92,26 @@ UPDATE flow_legs SET case_id = NULL WHERE id = $1;
 
 -- name: CandidatesByIntentID :many
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.id = $2;
 
 -- name: CandidatesByExternalReference :many
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.external_reference = $2;
 
 -- name: CandidatesByProviderTransfer :many
 SELECT 'provider_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.provider_transfer_id = $2
 LIMIT 20;
 
 -- name: CandidatesByTxHash :many
 SELECT 'tx_hash'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower(sqlc.arg(tx_hash)::text)
 LIMIT 20;
@@ -121,12 +121,12 @@ LIMIT 20;
 -- one of its references. The joins go through unnest and LATERAL so that
 -- every plan, generic or not, is an index lookup per reference.
 SELECT 'reference_exact'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM unnest(@reference_values::text[]) AS r(value)
 JOIN payment_intents pi ON pi.organization_id = @organization_id AND pi.external_reference = r.value
 JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 UNION ALL
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi
 CROSS JOIN LATERAL (SELECT * FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
 WHERE pi.organization_id = @organization_id AND pi.reference_values && @reference_values::text[]
@@ -145,7 +145,7 @@ WITH bounds AS MATERIALIZED (
     FROM rule_snapshots rs WHERE rs.organization_id = @organization_id
 )
 SELECT 'amount_time_window'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = @organization_id AND c.status = 'open'
   AND c.expected_currency = sqlc.arg(currency)::text
@@ -252,7 +252,7 @@ INSERT INTO flow_legs (
 
 -- name: CandidatesByExternalReferences :many
 SELECT r.value::text AS reference, 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount,
-       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference
+       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM unnest(@external_references::text[]) AS r(value)
 JOIN payment_intents pi ON pi.organization_id = @organization_id AND pi.external_reference = r.value
 JOIN reconciliation_cases c ON c.payment_intent_id = pi.id;

@@ -94,7 +94,7 @@ WITH bounds AS MATERIALIZED (
     FROM rule_snapshots rs WHERE rs.organization_id = $1
 )
 SELECT 'amount_time_window'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.status = 'open'
   AND c.expected_currency = $2::text
@@ -126,6 +126,7 @@ type CandidatesByAmountRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 // Open cases in the leg's currency whose expected amount is within the
@@ -157,6 +158,7 @@ func (q *Queries) CandidatesByAmount(ctx context.Context, arg CandidatesByAmount
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -170,7 +172,7 @@ func (q *Queries) CandidatesByAmount(ctx context.Context, arg CandidatesByAmount
 
 const candidatesByExternalReference = `-- name: CandidatesByExternalReference :many
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.external_reference = $2
 `
@@ -189,6 +191,7 @@ type CandidatesByExternalReferenceRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 func (q *Queries) CandidatesByExternalReference(ctx context.Context, arg CandidatesByExternalReferenceParams) ([]CandidatesByExternalReferenceRow, error) {
@@ -209,6 +212,7 @@ func (q *Queries) CandidatesByExternalReference(ctx context.Context, arg Candida
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -222,7 +226,7 @@ func (q *Queries) CandidatesByExternalReference(ctx context.Context, arg Candida
 
 const candidatesByExternalReferences = `-- name: CandidatesByExternalReferences :many
 SELECT r.value::text AS reference, 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount,
-       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference
+       c.expected_currency, pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM unnest($1::text[]) AS r(value)
 JOIN payment_intents pi ON pi.organization_id = $2 AND pi.external_reference = r.value
 JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
@@ -243,6 +247,7 @@ type CandidatesByExternalReferencesRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 func (q *Queries) CandidatesByExternalReferences(ctx context.Context, arg CandidatesByExternalReferencesParams) ([]CandidatesByExternalReferencesRow, error) {
@@ -264,6 +269,7 @@ func (q *Queries) CandidatesByExternalReferences(ctx context.Context, arg Candid
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -278,7 +284,7 @@ func (q *Queries) CandidatesByExternalReferences(ctx context.Context, arg Candid
 const candidatesByIntentID = `-- name: CandidatesByIntentID :many
 
 SELECT 'explicit_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.id = $2
 `
@@ -297,6 +303,7 @@ type CandidatesByIntentIDRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 // Candidate cases for a leg, one query per matching strategy: the matcher
@@ -321,6 +328,7 @@ func (q *Queries) CandidatesByIntentID(ctx context.Context, arg CandidatesByInte
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +342,7 @@ func (q *Queries) CandidatesByIntentID(ctx context.Context, arg CandidatesByInte
 
 const candidatesByProviderTransfer = `-- name: CandidatesByProviderTransfer :many
 SELECT 'provider_id'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.provider_transfer_id = $2
 LIMIT 20
@@ -354,6 +362,7 @@ type CandidatesByProviderTransferRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 func (q *Queries) CandidatesByProviderTransfer(ctx context.Context, arg CandidatesByProviderTransferParams) ([]CandidatesByProviderTransferRow, error) {
@@ -374,6 +383,7 @@ func (q *Queries) CandidatesByProviderTransfer(ctx context.Context, arg Candidat
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -387,12 +397,12 @@ func (q *Queries) CandidatesByProviderTransfer(ctx context.Context, arg Candidat
 
 const candidatesByReference = `-- name: CandidatesByReference :many
 SELECT 'reference_exact'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM unnest($1::text[]) AS r(value)
 JOIN payment_intents pi ON pi.organization_id = $2 AND pi.external_reference = r.value
 JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 UNION ALL
-SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference
+SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi
 CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
 WHERE pi.organization_id = $2 AND pi.reference_values && $1::text[]
@@ -413,6 +423,7 @@ type CandidatesByReferenceRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 // A reference of the evidence equal to an intent's externalReference or to
@@ -436,6 +447,7 @@ func (q *Queries) CandidatesByReference(ctx context.Context, arg CandidatesByRef
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -449,7 +461,7 @@ func (q *Queries) CandidatesByReference(ctx context.Context, arg CandidatesByRef
 
 const candidatesByTxHash = `-- name: CandidatesByTxHash :many
 SELECT 'tx_hash'::text AS strategy, c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency,
-       pi.created_at AS intent_created_at, pi.external_reference
+       pi.created_at AS intent_created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 WHERE pi.organization_id = $1 AND pi.tx_hash IS NOT NULL AND lower(pi.tx_hash) = lower($2::text)
 LIMIT 20
@@ -469,6 +481,7 @@ type CandidatesByTxHashRow struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 func (q *Queries) CandidatesByTxHash(ctx context.Context, arg CandidatesByTxHashParams) ([]CandidatesByTxHashRow, error) {
@@ -489,6 +502,7 @@ func (q *Queries) CandidatesByTxHash(ctx context.Context, arg CandidatesByTxHash
 			&i.ExpectedCurrency,
 			&i.IntentCreatedAt,
 			&i.ExternalReference,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}

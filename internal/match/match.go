@@ -49,14 +49,16 @@ type Candidate struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }
 
 // Link is one proposed attachment of the leg to a case.
 type Link struct {
-	CaseID   uuid.UUID
-	Strategy string
-	Score    decimal.Decimal
-	Reason   string
+	CaseID          uuid.UUID
+	PaymentIntentID uuid.UUID
+	Strategy        string
+	Score           decimal.Decimal
+	Reason          string
 }
 
 // Decision kinds.
@@ -132,7 +134,7 @@ func allowed(r rule.Rule, strategy string) bool {
 }
 
 func judge(leg Leg, c Candidate) (Link, bool) {
-	link := Link{CaseID: c.CaseID, Strategy: c.Strategy, Score: scores[c.Strategy]}
+	link := Link{CaseID: c.CaseID, PaymentIntentID: c.PaymentIntentID, Strategy: c.Strategy, Score: scores[c.Strategy]}
 	switch c.Strategy {
 	case ExplicitID:
 		link.Reason = fmt.Sprintf("The evidence names payment intent %s.", c.ExternalReference)

@@ -117,6 +117,7 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 			cands[org][r.Reference] = append(cands[org][r.Reference], match.Candidate{
 				Strategy: r.Strategy, CaseID: r.ID, Rule: rl, ExpectedAmount: r.ExpectedAmount.Dec(),
 				ExpectedCurrency: r.ExpectedCurrency, IntentCreatedAt: r.IntentCreatedAt, ExternalReference: r.ExternalReference,
+				PaymentIntentID: r.PaymentIntentID,
 			})
 		}
 	}
@@ -172,14 +173,16 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 		links.Strategies = append(links.Strategies, b.link.Strategy)
 		links.Scores = append(links.Scores, numeric.From(b.link.Score))
 		links.Reasons = append(links.Reasons, b.link.Reason)
-		caseID := b.link.CaseID
+		caseID, intentID := b.link.CaseID, b.link.PaymentIntentID
 		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, Type: "evidence.received", Actor: ActorSystem,
+			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, PaymentIntentID: &intentID,
+			Type: "evidence.received", Actor: ActorSystem,
 			Message: fmt.Sprintf("Evidence %s/%s received.", b.raw.Source, b.raw.SourceRef),
 			Payload: map[string]any{"source": b.raw.Source, "sourceRef": b.raw.SourceRef},
 		})
 		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, Type: "leg.normalized", Actor: ActorSystem,
+			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, PaymentIntentID: &intentID,
+			Type: "leg.normalized", Actor: ActorSystem,
 			Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", b.leg.Type, b.leg.Amount.String(), b.leg.Currency, b.leg.Status),
 			Payload: map[string]any{"flowLegId": b.leg.ID, "type": b.leg.Type, "status": b.leg.Status, "amount": b.leg.Amount.String(), "currency": b.leg.Currency},
 		})
@@ -200,15 +203,9 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 		linkIDs[r.FlowLegID] = r.ID
 	}
 	for _, b := range fast {
-		c := b.link.CaseID
-		var pi *uuid.UUID
-		for _, l := range locked {
-			if l.ReconciliationCase.ID == c {
-				pi = &l.ReconciliationCase.PaymentIntentID
-			}
-		}
+		c, pi := b.link.CaseID, b.link.PaymentIntentID
 		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, CaseID: &c, PaymentIntentID: pi, RawRecordID: &b.raw.ID,
+			OrganizationID: b.raw.OrganizationID, CaseID: &c, PaymentIntentID: &pi, RawRecordID: &b.raw.ID,
 			Type: "match_link.created", Actor: ActorSystem,
 			Message: fmt.Sprintf("Linked %s leg by %s (score %s): %s", b.leg.Type, b.link.Strategy, b.link.Score.String(), b.link.Reason),
 			Payload: map[string]any{"matchLinkId": linkIDs[b.leg.ID], "flowLegId": b.leg.ID, "strategy": b.link.Strategy, "score": b.link.Score.String()},

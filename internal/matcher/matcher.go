@@ -146,11 +146,12 @@ func (s *Service) process(ctx context.Context, w *work, raw db.RawRecord) (Outco
 	// The evidence's own events go on the case it joins, so a case's trail
 	// tells its whole story.
 	if d.Kind == match.Matched {
-		received.CaseID = &d.Links[0].CaseID
+		received.CaseID, received.PaymentIntentID = &d.Links[0].CaseID, &d.Links[0].PaymentIntentID
 	}
 	w.audit.Add(received)
 	w.audit.Add(audit.Event{
-		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: received.CaseID, Type: "leg.normalized", Actor: ActorSystem,
+		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: received.CaseID, PaymentIntentID: received.PaymentIntentID,
+		Type: "leg.normalized", Actor: ActorSystem,
 		Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", fl.Type, fl.Amount.String(), fl.Currency, fl.Status),
 		Payload: map[string]any{"flowLegId": fl.ID, "type": fl.Type, "status": fl.Status, "amount": fl.Amount.String(), "currency": fl.Currency},
 	})
@@ -294,6 +295,7 @@ func (s *Service) decide(ctx context.Context, q *db.Queries, fl db.FlowLeg) (mat
 			cands = append(cands, match.Candidate{
 				Strategy: r.Strategy, CaseID: r.ID, Rule: rl, ExpectedAmount: r.ExpectedAmount.Dec(),
 				ExpectedCurrency: r.ExpectedCurrency, IntentCreatedAt: r.IntentCreatedAt, ExternalReference: r.ExternalReference,
+				PaymentIntentID: r.PaymentIntentID,
 			})
 		}
 		if d := match.Decide(leg, cands); d.Kind != match.Unmatched {
@@ -314,6 +316,7 @@ func convert[T ~struct {
 	ExpectedCurrency  string
 	IntentCreatedAt   time.Time
 	ExternalReference string
+	PaymentIntentID   uuid.UUID
 }](rows []T) []candidateRow {
 	out := make([]candidateRow, len(rows))
 	for i, r := range rows {

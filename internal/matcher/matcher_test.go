@@ -300,6 +300,10 @@ func TestProcessManyMatchesLikeProcess(t *testing.T) {
 	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM audit_events WHERE event_type = 'case.evaluated' AND case_id = $1", a.Case.ID).Scan(&evaluated))
 	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM event_outbox WHERE case_id = $1 AND event_type = 'reconciliation_case.reconciled'", a.Case.ID).Scan(&events))
 	require.Equal(t, 6, received)
+	var onIntents int
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(*) FROM audit_events
+		WHERE event_type IN ('evidence.received', 'leg.normalized') AND payment_intent_id IS NOT NULL`).Scan(&onIntents))
+	require.Equal(t, 10, onIntents, "the matched records' events are on their intents' trails (not the unmatched one's)")
 	require.Equal(t, 1, evaluated)
 	require.Equal(t, 1, events)
 
