@@ -556,13 +556,8 @@ func TestEvidenceAmbiguousThenManualLink(t *testing.T) {
 	b := setup(t, evLongWait).withWorker()
 	org := b.org("Acme")
 	key, apiKey := b.apiKey(org)
-	eur := func(in *intent.CreateInput) {
-		in.PaymentType = "other"
-		in.SourceAmount, in.SourceCurrency = decimal.RequireFromString("50.00"), "EUR"
-		in.DestinationAmount, in.DestinationCurrency = decimal.RequireFromString("50.00"), "EUR"
-	}
-	case1 := b.intent(org, "amb_1", eur).Case.ID.String()
-	case2 := b.intent(org, "amb_2", eur).Case.ID.String()
+	case1 := b.intent(org, "amb_1", evEUR50).Case.ID.String()
+	case2 := b.intent(org, "amb_2", evEUR50).Case.ID.String()
 
 	r := evReceipt(t, evPost(b, key, "provider", `{"provider":"acme_pay","providerTransferId":"tr_amb","status":"completed",
 		"amount":{"amount":"50.00","currency":"EUR"}}`), http.StatusCreated)
@@ -611,7 +606,7 @@ func TestEvidenceAmbiguousThenManualLink(t *testing.T) {
 	// Another organization sees none of it.
 	org2 := b.org("Other")
 	key2, _ := b.apiKey(org2)
-	other := b.intent(org2, "amb_1", eur).Case.ID.String()
+	other := b.intent(org2, "amb_1", evEUR50).Case.ID.String()
 	envelope(t, b.do(req{method: "GET", path: "/v1/evidence/" + r.RawRecordID, token: key2}), http.StatusNotFound, "not_found")
 	rec = b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + other + "/links", token: key2,
 		body: `{"flowLegId":"` + leg + `"}`, headers: map[string]string{"Idempotency-Key": uuid.NewString()}})
@@ -996,13 +991,8 @@ func TestEvidenceAmbiguousEvidenceClaimedByAStrongKey(t *testing.T) {
 	b := setup(t, evLongWait).withWorker()
 	org := b.org("Acme")
 	key, _ := b.apiKey(org)
-	eur := func(in *intent.CreateInput) {
-		in.PaymentType = "other"
-		in.SourceAmount, in.SourceCurrency = decimal.RequireFromString("50.00"), "EUR"
-		in.DestinationAmount, in.DestinationCurrency = decimal.RequireFromString("50.00"), "EUR"
-	}
-	case1 := b.intent(org, "amb_1", eur).Case.ID.String()
-	case2 := b.intent(org, "amb_2", eur).Case.ID.String()
+	case1 := b.intent(org, "amb_1", evEUR50).Case.ID.String()
+	case2 := b.intent(org, "amb_2", evEUR50).Case.ID.String()
 
 	named := evReceipt(t, evPost(b, key, "provider", `{"provider":"acme_pay","providerTransferId":"tr_named","status":"completed",
 		"amount":{"amount":"50.00","currency":"EUR"},"externalReference":"amb_named"}`), http.StatusCreated)
@@ -1041,13 +1031,8 @@ func TestEvidenceUnlinkingEverySuggestionFreesTheEvidence(t *testing.T) {
 	b := setup(t, evLongWait).withWorker()
 	org := b.org("Acme")
 	key, _ := b.apiKey(org)
-	eur := func(in *intent.CreateInput) {
-		in.PaymentType = "other"
-		in.SourceAmount, in.SourceCurrency = decimal.RequireFromString("50.00"), "EUR"
-		in.DestinationAmount, in.DestinationCurrency = decimal.RequireFromString("50.00"), "EUR"
-	}
-	b.intent(org, "amb_1", eur)
-	b.intent(org, "amb_2", eur)
+	b.intent(org, "amb_1", evEUR50)
+	b.intent(org, "amb_2", evEUR50)
 	r := evReceipt(t, evPost(b, key, "provider", `{"provider":"acme_pay","providerTransferId":"tr_amb","status":"completed",
 		"amount":{"amount":"50.00","currency":"EUR"}}`), http.StatusCreated)
 	require.Equal(t, "ambiguous", r.Status)
@@ -1067,4 +1052,12 @@ func TestEvidenceUnlinkingEverySuggestionFreesTheEvidence(t *testing.T) {
 	require.EqualValues(t, 0, evCount(t, b, "SELECT count(*) FROM match_links WHERE status IN ('active', 'suggested')"))
 	require.Equal(t, "unmatched", evGet(t, b, key, r.RawRecordID).Status,
 		"no case holds or is offered the leg any more: the evidence is unmatched")
+}
+
+// evEUR50 makes an intent of type other for 50.00 EUR: two of them are
+// what amount-only evidence cannot tell apart.
+func evEUR50(in *intent.CreateInput) {
+	in.PaymentType = "other"
+	in.SourceAmount, in.SourceCurrency = decimal.RequireFromString("50.00"), "EUR"
+	in.DestinationAmount, in.DestinationCurrency = decimal.RequireFromString("50.00"), "EUR"
 }

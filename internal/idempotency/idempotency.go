@@ -107,8 +107,12 @@ func (s *Store) Begin(ctx context.Context, r Request) (*Claim, *Replay, error) {
 // Complete records the response inside the write's own transaction, so the
 // stored response exists exactly when the write committed.
 func (c *Claim) Complete(ctx context.Context, tx pgx.Tx, status int, body []byte) error {
+	return c.complete(ctx, c.store.q.WithTx(tx), status, body)
+}
+
+func (c *Claim) complete(ctx context.Context, q *db.Queries, status int, body []byte) error {
 	st := int32(status)
-	n, err := c.store.q.WithTx(tx).CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
+	n, err := q.CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
 		OrganizationID: c.req.OrganizationID, Operation: c.req.Operation, Key: c.req.Key,
 		ClaimToken: c.token, ResponseStatus: &st, ResponseBody: body,
 	})
@@ -170,19 +174,7 @@ func Fingerprint(body []byte) []byte {
 // matcher). If the process dies in between, the key frees itself after the
 // lease and a retry finds the write by its business key instead.
 func (c *Claim) CompleteAfter(ctx context.Context, status int, body []byte) error {
-	st := int32(status)
-	n, err := c.store.q.CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
-		OrganizationID: c.req.OrganizationID, Operation: c.req.Operation, Key: c.req.Key,
-		ClaimToken: c.token, ResponseStatus: &st, ResponseBody: body,
-	})
-	if err != nil {
-		return fmt.Errorf("complete idempotency key: %w", err)
-	}
-	if n == 0 {
-		return ErrLeaseLost
-	}
-	c.done = true
-	return nil
+	return c.complete(ctx, c.store.q, status, body)
 }
 
 // Completion identifies the claim to a write that records the response
