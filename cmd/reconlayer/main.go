@@ -42,6 +42,8 @@ configuration (environment):
   RECONLAYER_RATE_LIMIT_PER_MINUTE  default requests per minute per organization (default 300)
   RECONLAYER_MAX_JSON_BODY_BYTES default JSON body limit (default 1048576)
   RECONLAYER_IDEMPOTENCY_LEASE   how long a crashed request blocks its Idempotency-Key (default 60s)
+  RECONLAYER_EVIDENCE_WAIT       how long evidence POSTs wait for the matcher (default 2s; 0s answers 202)
+  RECONLAYER_WORKER_QUEUES       queues a worker serves, with weights (default critical=6,default=3,low=1)
 `
 
 func main() {
