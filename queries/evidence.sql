@@ -79,9 +79,6 @@ RETURNING *;
 -- name: GetFlowLeg :one
 SELECT * FROM flow_legs WHERE organization_id = $1 AND id = $2;
 
--- name: LegsOfCase :many
-SELECT * FROM flow_legs WHERE case_id = $1 ORDER BY occurred_at, created_at, id;
-
 -- name: DetachLeg :exec
 UPDATE flow_legs SET case_id = NULL WHERE id = $1;
 
@@ -214,9 +211,6 @@ RETURNING *;
 -- name: SuggestedLinksOfLeg :many
 SELECT * FROM match_links WHERE flow_leg_id = $1 AND status = 'suggested' ORDER BY case_id;
 
--- name: CountSuggestedLinks :one
-SELECT count(*) FROM match_links WHERE case_id = $1 AND status = 'suggested';
-
 -- name: FlowLegsForCases :many
 SELECT * FROM flow_legs
 WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
@@ -300,7 +294,10 @@ WITH u AS (
 DELETE FROM task_outbox WHERE task_id = ANY(@task_ids::text[]);
 
 -- name: SetCaseEvaluations :many
--- SetCaseEvaluation for a batch of cases (amounts as text, '' for none).
+-- Writes evaluations (amounts as text, '' for none). A case that becomes
+-- reconciled resolves itself; one that was resolved automatically and stops
+-- being reconciled (a reversal) opens again; archived cases and cases
+-- resolved by hand keep their status.
 WITH u AS (
     SELECT unnest(@ids::uuid[]) AS id,
            nullif(unnest(@actual_amounts::text[]), '')::numeric AS actual_amount,

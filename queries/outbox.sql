@@ -16,11 +16,6 @@ FOR UPDATE SKIP LOCKED;
 -- name: DeferTaskOutbox :exec
 UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_id = $1;
 
--- name: InsertEventOutboxes :exec
--- The events of one case change in one round trip.
-INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
-SELECT @organization_id, unnest(@event_types::text[]), @case_id, @sequence, @data;
-
 -- name: InsertEventOutboxesMany :exec
 -- The events of a batch of case changes in one round trip.
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)

@@ -82,35 +82,6 @@ RETURNING id;
 -- name: GetRuleSnapshot :one
 SELECT snapshot FROM rule_snapshots WHERE organization_id = $1 AND id = $2;
 
--- name: SetCaseEvaluation :one
--- Writes an evaluation. A case that becomes reconciled resolves itself; one
--- that was resolved automatically and stops being reconciled (a reversal)
--- opens again; archived cases and cases resolved by hand keep their status.
-UPDATE reconciliation_cases SET
-    actual_amount = @actual_amount, unexplained_delta = @unexplained_delta,
-    provider_fee = @provider_fee, network_fee = @network_fee, developer_fee = @developer_fee,
-    fx_spread = @fx_spread, rounding_delta = @rounding_delta,
-    verdict = @verdict, reconciliation_status = @reconciliation_status, exception_type = @exception_type,
-    coverage_provider = @coverage_provider, coverage_chain = @coverage_chain,
-    coverage_bank = @coverage_bank, coverage_file = @coverage_file,
-    required_legs_total = @required_legs_total, required_legs_present = @required_legs_present,
-    status = CASE
-        WHEN status = 'open' AND @reconciliation_status::text = 'reconciled' THEN 'resolved'
-        WHEN status = 'resolved' AND auto_resolved AND @reconciliation_status::text <> 'reconciled' THEN 'open'
-        ELSE status END,
-    auto_resolved = CASE
-        WHEN status = 'open' AND @reconciliation_status::text = 'reconciled' THEN true
-        WHEN status = 'resolved' AND auto_resolved AND @reconciliation_status::text <> 'reconciled' THEN false
-        ELSE auto_resolved END,
-    resolved_at = CASE
-        WHEN status = 'open' AND @reconciliation_status::text = 'reconciled' THEN now()
-        WHEN status = 'resolved' AND auto_resolved AND @reconciliation_status::text <> 'reconciled' THEN NULL
-        ELSE resolved_at END,
-    reconciled_at = CASE WHEN @reconciliation_status::text = 'reconciled' THEN coalesce(reconciled_at, now()) END,
-    last_run_at = now(), version = version + 1, updated_at = now()
-WHERE organization_id = @organization_id AND id = @id
-RETURNING *;
-
 -- name: GetCaseByID :one
 SELECT * FROM reconciliation_cases WHERE organization_id = $1 AND id = $2;
 

@@ -577,17 +577,6 @@ func (q *Queries) CountRawRecords(ctx context.Context, arg CountRawRecordsParams
 	return count, err
 }
 
-const countSuggestedLinks = `-- name: CountSuggestedLinks :one
-SELECT count(*) FROM match_links WHERE case_id = $1 AND status = 'suggested'
-`
-
-func (q *Queries) CountSuggestedLinks(ctx context.Context, caseID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, countSuggestedLinks, caseID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const detachLeg = `-- name: DetachLeg :exec
 UPDATE flow_legs SET case_id = NULL WHERE id = $1
 `
@@ -1071,63 +1060,6 @@ func (q *Queries) InsertFlowLeg(ctx context.Context, arg InsertFlowLegParams) (F
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const legsOfCase = `-- name: LegsOfCase :many
-SELECT id, organization_id, raw_record_id, case_id, type, status, source_status, identity, provider, provider_transfer_id, tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id, direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, payment_intent_id, external_reference, reference_values, occurred_at, created_at FROM flow_legs WHERE case_id = $1 ORDER BY occurred_at, created_at, id
-`
-
-func (q *Queries) LegsOfCase(ctx context.Context, caseID *uuid.UUID) ([]FlowLeg, error) {
-	rows, err := q.db.Query(ctx, legsOfCase, caseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []FlowLeg
-	for rows.Next() {
-		var i FlowLeg
-		if err := rows.Scan(
-			&i.ID,
-			&i.OrganizationID,
-			&i.RawRecordID,
-			&i.CaseID,
-			&i.Type,
-			&i.Status,
-			&i.SourceStatus,
-			&i.Identity,
-			&i.Provider,
-			&i.ProviderTransferID,
-			&i.TxHash,
-			&i.ChainFamily,
-			&i.ChainID,
-			&i.FromAddress,
-			&i.ToAddress,
-			&i.BankAccount,
-			&i.BankReference,
-			&i.EndToEndID,
-			&i.Direction,
-			&i.Amount,
-			&i.Currency,
-			&i.DestinationAmount,
-			&i.DestinationCurrency,
-			&i.FxRate,
-			&i.ProviderFee,
-			&i.NetworkFee,
-			&i.DeveloperFee,
-			&i.PaymentIntentID,
-			&i.ExternalReference,
-			&i.ReferenceValues,
-			&i.OccurredAt,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const legsOfCases = `-- name: LegsOfCases :many
@@ -1781,7 +1713,10 @@ type SetCaseEvaluationsParams struct {
 	RequiredLegsPresents   []int32
 }
 
-// SetCaseEvaluation for a batch of cases (amounts as text, ” for none).
+// Writes evaluations (amounts as text, ” for none). A case that becomes
+// reconciled resolves itself; one that was resolved automatically and stops
+// being reconciled (a reversal) opens again; archived cases and cases
+// resolved by hand keep their status.
 func (q *Queries) SetCaseEvaluations(ctx context.Context, arg SetCaseEvaluationsParams) ([]ReconciliationCase, error) {
 	rows, err := q.db.Query(ctx, setCaseEvaluations,
 		arg.Ids,

@@ -72,31 +72,6 @@ func (q *Queries) DueTaskOutbox(ctx context.Context, limit int32) ([]TaskOutbox,
 	return items, nil
 }
 
-const insertEventOutboxes = `-- name: InsertEventOutboxes :exec
-INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
-SELECT $1, unnest($2::text[]), $3, $4, $5
-`
-
-type InsertEventOutboxesParams struct {
-	OrganizationID uuid.UUID
-	EventTypes     []string
-	CaseID         *uuid.UUID
-	Sequence       int64
-	Data           []byte
-}
-
-// The events of one case change in one round trip.
-func (q *Queries) InsertEventOutboxes(ctx context.Context, arg InsertEventOutboxesParams) error {
-	_, err := q.db.Exec(ctx, insertEventOutboxes,
-		arg.OrganizationID,
-		arg.EventTypes,
-		arg.CaseID,
-		arg.Sequence,
-		arg.Data,
-	)
-	return err
-}
-
 const insertEventOutboxesMany = `-- name: InsertEventOutboxesMany :exec
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::uuid[]),

@@ -211,7 +211,7 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 			Payload: map[string]any{"matchLinkId": linkIDs[b.leg.ID], "flowLegId": b.leg.ID, "strategy": b.link.Strategy, "score": b.link.Score.String()},
 		})
 	}
-	if err := s.evaluateMany(ctx, w, locked); err != nil {
+	if _, err := s.evaluateMany(ctx, w, locked, ActorSystem); err != nil {
 		return nil, err
 	}
 	if err := w.flush(ctx); err != nil {
@@ -246,8 +246,9 @@ func finish(ctx context.Context, q *db.Queries, fast []batchLeg, outs map[uuid.U
 }
 
 // evaluateMany re-evaluates cases locked by the caller, writing all of them
-// with one statement (and their events with one more): evaluate, for many.
-func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCasesWithIntentsRow) error {
+// with one statement (and their webhook events with one more), and returns
+// them as written, in the order given.
+func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCasesWithIntentsRow, actor string) ([]db.ReconciliationCase, error) {
 	q := w.q
 	ids := make([]uuid.UUID, len(locked))
 	for i, l := range locked {
@@ -255,7 +256,7 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 	}
 	legRows, err := q.LegsOfCases(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("legs of cases: %w", err)
+		return nil, fmt.Errorf("legs of cases: %w", err)
 	}
 	legsOf := map[uuid.UUID][]recon.EvidenceLeg{}
 	for _, l := range legRows {
@@ -267,21 +268,19 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 	}
 	counts, err := q.SuggestedLinkCounts(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("suggested links: %w", err)
+		return nil, fmt.Errorf("suggested links: %w", err)
 	}
 	suggested := map[uuid.UUID]int{}
 	for _, c := range counts {
 		suggested[c.CaseID] = int(c.Suggested)
 	}
 	var p db.SetCaseEvaluationsParams
-	before := map[uuid.UUID]db.ReconciliationCase{}
 	outcomes := map[uuid.UUID]recon.Outcome{}
 	for _, l := range locked {
 		c, pi := l.ReconciliationCase, l.PaymentIntent
-		before[c.ID] = c
 		r, err := s.rule(ctx, q, c.OrganizationID, c.RuleSnapshotID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		o := recon.Evaluate(recon.Input{
 			Intent: recon.Intent{
@@ -310,15 +309,24 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 		p.RequiredLegsTotals = append(p.RequiredLegsTotals, int32(o.RequiredLegsTotal))
 		p.RequiredLegsPresents = append(p.RequiredLegsPresents, int32(o.RequiredLegsPresent))
 	}
-	updated, err := q.SetCaseEvaluations(ctx, p)
+	rows, err := q.SetCaseEvaluations(ctx, p)
 	if err != nil {
-		return fmt.Errorf("write evaluations: %w", err)
+		return nil, fmt.Errorf("write evaluations: %w", err)
 	}
+	if len(rows) != len(locked) {
+		return nil, fmt.Errorf("write evaluations: %d of %d cases written", len(rows), len(locked))
+	}
+	byID := make(map[uuid.UUID]db.ReconciliationCase, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	updated := make([]db.ReconciliationCase, len(locked))
 	var ev db.InsertEventOutboxesManyParams
-	for _, after := range updated {
-		c, o := before[after.ID], outcomes[after.ID]
+	for i, l := range locked {
+		c, o, after := l.ReconciliationCase, outcomes[l.ReconciliationCase.ID], byID[l.ReconciliationCase.ID]
+		updated[i] = after
 		w.audit.Add(audit.Event{
-			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: ActorSystem,
+			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: actor,
 			Message: evaluationMessage(o), Payload: map[string]any{
 				"verdict": o.Verdict, "reconciliationStatus": o.ReconciliationStatus, "exceptionType": o.ExceptionType,
 				"unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
@@ -331,13 +339,13 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 				verb, eventType = "reopened automatically: it no longer reconciles", "case.reopened"
 			}
 			w.audit.Add(audit.Event{
-				OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: eventType, Actor: ActorSystem,
+				OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: eventType, Actor: actor,
 				Message: "Case " + verb + ".", Payload: map[string]any{"from": c.Status, "to": after.Status},
 			})
 		}
 		types, data, err := caseEvents(c, after)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, t := range types {
 			ev.OrganizationIds = append(ev.OrganizationIds, after.OrganizationID)
@@ -349,10 +357,10 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 	}
 	if len(ev.EventTypes) > 0 {
 		if err := q.InsertEventOutboxesMany(ctx, ev); err != nil {
-			return fmt.Errorf("record case events: %w", err)
+			return nil, fmt.Errorf("record case events: %w", err)
 		}
 	}
-	return nil
+	return updated, nil
 }
 
 // text is a decimal for a text[] parameter; "" stands for NULL.

@@ -394,87 +394,13 @@ func (s *Service) Evaluate(ctx context.Context, q *db.Queries, c db.Reconciliati
 	return updated, w.flush(ctx)
 }
 
+// evaluate re-evaluates one case locked by the caller (evaluateMany of one).
 func (s *Service) evaluate(ctx context.Context, w *work, c db.ReconciliationCase, pi db.PaymentIntent, actor string) (db.ReconciliationCase, error) {
-	q := w.q
-	r, err := s.rule(ctx, q, c.OrganizationID, c.RuleSnapshotID)
+	updated, err := s.evaluateMany(ctx, w, []db.LockCasesWithIntentsRow{{ReconciliationCase: c, PaymentIntent: pi}}, actor)
 	if err != nil {
 		return c, err
 	}
-	rows, err := q.LegsOfCase(ctx, &c.ID)
-	if err != nil {
-		return c, fmt.Errorf("legs of case %s: %w", c.ID, err)
-	}
-	ambiguous, err := q.CountSuggestedLinks(ctx, c.ID)
-	if err != nil {
-		return c, fmt.Errorf("suggested links of case %s: %w", c.ID, err)
-	}
-	legs := make([]recon.EvidenceLeg, len(rows))
-	for i, l := range rows {
-		legs[i] = recon.EvidenceLeg{
-			ID: l.ID, Type: l.Type, Status: l.Status, Identity: deref(l.Identity), Amount: l.Amount.Dec(), Currency: l.Currency,
-			DestinationAmount: l.DestinationAmount.Dec(), DestinationCurrency: l.DestinationCurrency, FxRate: l.FxRate.Dec(),
-			ProviderFee: l.ProviderFee.Dec(), NetworkFee: l.NetworkFee.Dec(), DeveloperFee: l.DeveloperFee.Dec(), OccurredAt: l.OccurredAt,
-		}
-	}
-	o := recon.Evaluate(recon.Input{
-		Intent: recon.Intent{
-			SourceAmount: pi.SourceAmount.Dec(), SourceCurrency: pi.SourceCurrency,
-			DestinationAmount: pi.DestinationAmount.Dec(), DestinationCurrency: pi.DestinationCurrency,
-			ExpectedFxRate: pi.ExpectedFxRate.Dec(), DeveloperFeeExpected: pi.DeveloperFeeExpected.Dec(),
-		},
-		Rule: r, Legs: legs, Ambiguous: int(ambiguous),
-	})
-	updated, err := q.SetCaseEvaluation(ctx, db.SetCaseEvaluationParams{
-		OrganizationID: c.OrganizationID, ID: c.ID,
-		ActualAmount: numeric.NullFrom(o.ActualAmount), UnexplainedDelta: numeric.NullFrom(o.UnexplainedDelta),
-		ProviderFee: numeric.NullFrom(o.ProviderFee), NetworkFee: numeric.NullFrom(o.NetworkFee),
-		DeveloperFee: numeric.NullFrom(o.DeveloperFee), FxSpread: numeric.NullFrom(o.FxSpread),
-		RoundingDelta: numeric.NullFrom(o.RoundingDelta), Verdict: o.Verdict,
-		ReconciliationStatus: o.ReconciliationStatus, ExceptionType: o.ExceptionType,
-		CoverageProvider: o.Coverage.Provider, CoverageChain: o.Coverage.Chain, CoverageBank: o.Coverage.Bank,
-		CoverageFile: o.Coverage.File, RequiredLegsTotal: int32(o.RequiredLegsTotal), RequiredLegsPresent: int32(o.RequiredLegsPresent),
-	})
-	if err != nil {
-		return c, fmt.Errorf("write evaluation of case %s: %w", c.ID, err)
-	}
-	summary := map[string]any{
-		"verdict": o.Verdict, "reconciliationStatus": o.ReconciliationStatus, "exceptionType": o.ExceptionType,
-		"unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
-		"requiredLegsTotal": o.RequiredLegsTotal,
-	}
-	w.audit.Add(audit.Event{
-		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: actor,
-		Message: evaluationMessage(o), Payload: summary,
-	})
-	if updated.Status != c.Status {
-		verb := "resolved automatically: it reconciled"
-		eventType := "case.resolved"
-		if updated.Status == "open" {
-			verb, eventType = "reopened automatically: it no longer reconciles", "case.reopened"
-		}
-		w.audit.Add(audit.Event{
-			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: eventType, Actor: actor,
-			Message: "Case " + verb + ".", Payload: map[string]any{"from": c.Status, "to": updated.Status},
-		})
-	}
-	if err := recordEvents(ctx, q, c, updated); err != nil {
-		return c, err
-	}
-	return updated, nil
-}
-
-// recordEvents writes the webhook events a change of outcome announces.
-func recordEvents(ctx context.Context, q *db.Queries, before, after db.ReconciliationCase) error {
-	types, data, err := caseEvents(before, after)
-	if err != nil || len(types) == 0 {
-		return err
-	}
-	if err := q.InsertEventOutboxes(ctx, db.InsertEventOutboxesParams{
-		OrganizationID: after.OrganizationID, EventTypes: types, CaseID: &after.ID, Sequence: after.Version, Data: data,
-	}); err != nil {
-		return fmt.Errorf("record case events %v: %w", types, err)
-	}
-	return nil
+	return updated[0], nil
 }
 
 // caseEvents are the webhook events a change of outcome announces (none
