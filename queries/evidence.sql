@@ -64,12 +64,12 @@ SELECT id, case_id FROM flow_legs WHERE raw_record_id = $1 ORDER BY id;
 
 -- name: InsertFlowLeg :one
 INSERT INTO flow_legs (
-    organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
+    id, organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
     tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id,
     direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee,
     developer_fee, payment_intent_id, external_reference, reference_values, occurred_at
 ) VALUES (
-    @organization_id, @raw_record_id, @type, @status, @source_status, @identity, @provider, @provider_transfer_id,
+    @id, @organization_id, @raw_record_id, @type, @status, @source_status, @identity, @provider, @provider_transfer_id,
     @tx_hash, @chain_family, @chain_id, @from_address, @to_address, @bank_account, @bank_reference, @end_to_end_id,
     @direction, @amount, @currency, @destination_amount, @destination_currency, @fx_rate, @provider_fee, @network_fee,
     @developer_fee, @payment_intent_id, @external_reference, @reference_values, @occurred_at

@@ -947,20 +947,21 @@ func (q *Queries) HasFreeLegs(ctx context.Context, organizationID uuid.UUID) (bo
 
 const insertFlowLeg = `-- name: InsertFlowLeg :one
 INSERT INTO flow_legs (
-    organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
+    id, organization_id, raw_record_id, type, status, source_status, identity, provider, provider_transfer_id,
     tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id,
     direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee,
     developer_fee, payment_intent_id, external_reference, reference_values, occurred_at
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8,
-    $9, $10, $11, $12, $13, $14, $15, $16,
-    $17, $18, $19, $20, $21, $22, $23, $24,
-    $25, $26, $27, $28, $29
+    $1, $2, $3, $4, $5, $6, $7, $8, $9,
+    $10, $11, $12, $13, $14, $15, $16, $17,
+    $18, $19, $20, $21, $22, $23, $24, $25,
+    $26, $27, $28, $29, $30
 )
 RETURNING id, organization_id, raw_record_id, case_id, type, status, source_status, identity, provider, provider_transfer_id, tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id, direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, payment_intent_id, external_reference, reference_values, occurred_at, created_at
 `
 
 type InsertFlowLegParams struct {
+	ID                  uuid.UUID
 	OrganizationID      uuid.UUID
 	RawRecordID         uuid.UUID
 	Type                string
@@ -994,6 +995,7 @@ type InsertFlowLegParams struct {
 
 func (q *Queries) InsertFlowLeg(ctx context.Context, arg InsertFlowLegParams) (FlowLeg, error) {
 	row := q.db.QueryRow(ctx, insertFlowLeg,
+		arg.ID,
 		arg.OrganizationID,
 		arg.RawRecordID,
 		arg.Type,

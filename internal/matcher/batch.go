@@ -87,17 +87,8 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 			rest = append(rest, raw)
 			continue
 		}
-		p := legParams(raw, l)
-		fast = append(fast, batchLeg{raw: raw, leg: db.CopyFlowLegsParams{
-			ID: uuid.New(), OrganizationID: p.OrganizationID, RawRecordID: p.RawRecordID, Type: p.Type, Status: p.Status,
-			SourceStatus: p.SourceStatus, Identity: p.Identity, Provider: p.Provider, ProviderTransferID: p.ProviderTransferID,
-			TxHash: p.TxHash, ChainFamily: p.ChainFamily, ChainID: p.ChainID, FromAddress: p.FromAddress, ToAddress: p.ToAddress,
-			BankAccount: p.BankAccount, BankReference: p.BankReference, EndToEndID: p.EndToEndID, Direction: p.Direction,
-			Amount: p.Amount, Currency: p.Currency, DestinationAmount: p.DestinationAmount, DestinationCurrency: p.DestinationCurrency,
-			FxRate: p.FxRate, ProviderFee: p.ProviderFee, NetworkFee: p.NetworkFee, DeveloperFee: p.DeveloperFee,
-			PaymentIntentID: p.PaymentIntentID, ExternalReference: p.ExternalReference, ReferenceValues: p.ReferenceValues,
-			OccurredAt: p.OccurredAt,
-		}})
+		// The same columns as InsertFlowLeg, sent by COPY.
+		fast = append(fast, batchLeg{raw: raw, leg: db.CopyFlowLegsParams(legParams(raw, l))})
 		byOrgRef[raw.OrganizationID] = append(byOrgRef[raw.OrganizationID], *l.ExternalReference)
 	}
 

@@ -447,7 +447,7 @@ func evaluationMessage(o recon.Outcome) string {
 
 func legParams(raw db.RawRecord, l evidence.Leg) db.InsertFlowLegParams {
 	return db.InsertFlowLegParams{
-		OrganizationID: raw.OrganizationID, RawRecordID: raw.ID, Type: l.Type, Status: l.Status, SourceStatus: l.SourceStatus,
+		ID: uuid.New(), OrganizationID: raw.OrganizationID, RawRecordID: raw.ID, Type: l.Type, Status: l.Status, SourceStatus: l.SourceStatus,
 		Identity: l.Identity, Provider: l.Provider, ProviderTransferID: l.ProviderTransferID, TxHash: l.TxHash,
 		ChainFamily: l.ChainFamily, ChainID: l.ChainID, FromAddress: l.FromAddress, ToAddress: l.ToAddress,
 		BankAccount: l.BankAccount, BankReference: l.BankReference, EndToEndID: l.EndToEndID, Direction: l.Direction,

@@ -183,7 +183,7 @@ SELECT organization_id, id, destination_amount, 'USD', 1, 'missing', 'not_requir
 	require.NoError(b, err)
 	leg := func(ref *string, amount string) db.FlowLeg {
 		r := f.accept(b, `{"provider":"p","providerTransferId":"tr_x`+uuid.NewString()+`","status":"completed","amount":{"amount":"`+amount+`","currency":"USD"}}`)
-		fl, err := f.q.InsertFlowLeg(ctx, db.InsertFlowLegParams{OrganizationID: f.org, RawRecordID: r.Raw.ID, Type: "provider_transfer",
+		fl, err := f.q.InsertFlowLeg(ctx, db.InsertFlowLegParams{ID: uuid.New(), OrganizationID: f.org, RawRecordID: r.Raw.ID, Type: "provider_transfer",
 			Status: "settled", SourceStatus: "completed", ExternalReference: ref,
 			Amount: numericFrom(amount), Currency: "USD", ReferenceValues: []string{"INV-1"}, OccurredAt: r.Raw.ReceivedAt})
 		require.NoError(b, err)
