@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,16 +16,16 @@ import (
 // Sweeper enqueues outbox rows whose task never reached Redis, or whose
 // task Redis lost.
 type Sweeper struct {
-	pool   *pgxpool.Pool
-	client *asynq.Client
-	log    *slog.Logger
+	pool *pgxpool.Pool
+	enq  *Enqueuer
+	log  *slog.Logger
 	// Batch bounds one sweep; the next sweep takes the rest.
 	Batch int32
 }
 
 // NewSweeper builds a sweeper.
 func NewSweeper(pool *pgxpool.Pool, client *asynq.Client, logger *slog.Logger) *Sweeper {
-	return &Sweeper{pool: pool, client: client, log: logger, Batch: 500}
+	return &Sweeper{pool: pool, enq: NewEnqueuer(client), log: logger, Batch: 500}
 }
 
 // Sweep enqueues due outbox rows and pushes each one's next attempt out; a
@@ -41,15 +40,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 			return fmt.Errorf("read due outbox rows: %w", err)
 		}
 		for _, r := range rows {
-			_, err := s.client.EnqueueContext(ctx, asynq.NewTask(r.TaskType, r.Payload), asynq.TaskID(r.TaskID),
-				asynq.Queue(r.Queue), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
-			switch {
-			case err == nil:
-				enqueued++
-			case errors.Is(err, asynq.ErrTaskIDConflict):
-			default:
+			queued, err := s.enq.enqueue(ctx, Job{ID: r.TaskID, Type: r.TaskType, Queue: r.Queue, Payload: r.Payload})
+			if err != nil {
 				// Redis is still away: try again at the next sweep.
-				return fmt.Errorf("enqueue %s: %w", r.TaskID, err)
+				return err
+			}
+			if queued {
+				enqueued++
 			}
 			backoff := time.Duration(min(r.Attempts+1, 30)) * SweepDelay
 			if err := q.DeferTaskOutbox(ctx, db.DeferTaskOutboxParams{TaskID: r.TaskID, NextAttemptAt: time.Now().Add(backoff)}); err != nil {

@@ -109,10 +109,20 @@ func NewEnqueuer(client *asynq.Client) *Enqueuer { return &Enqueuer{client: clie
 // Enqueue queues j. A job whose id is already queued (the api and the
 // sweeper raced, or a retry) is not an error: it will run once.
 func (e *Enqueuer) Enqueue(ctx context.Context, j Job) error {
+	_, err := e.enqueue(ctx, j)
+	return err
+}
+
+// enqueue queues j and tells whether it was queued now (false: its id was
+// already queued).
+func (e *Enqueuer) enqueue(ctx context.Context, j Job) (bool, error) {
 	_, err := e.client.EnqueueContext(ctx, asynq.NewTask(j.Type, j.Payload), asynq.TaskID(j.ID),
 		asynq.Queue(j.Queue), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return fmt.Errorf("enqueue %s: %w", j.ID, err)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, asynq.ErrTaskIDConflict):
+		return false, nil
 	}
-	return nil
+	return false, fmt.Errorf("enqueue %s: %w", j.ID, err)
 }
