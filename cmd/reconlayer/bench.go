@@ -133,13 +133,13 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
-	cfg, err := loadBenchConfig()
+	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
 	}
 	// A scratch database next to the configured one, so the bench never
 	// touches real data.
-	admin, err := pgx.Connect(ctx, cfg.databaseURL)
+	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -148,7 +148,7 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 		admin.Close(ctx)
 		return nil, fmt.Errorf("create scratch database: %w", err)
 	}
-	u, _ := url.Parse(cfg.databaseURL)
+	u, _ := url.Parse(cfg.DatabaseURL)
 	u.Path = "/" + b.dbName
 	q := u.Query()
 	q.Set("pool_max_conns", "40")
@@ -174,7 +174,7 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 		b.close()
 		return nil, err
 	}
-	ropts, err := redis.ParseURL(cfg.redisURL)
+	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		b.close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -222,16 +222,6 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 	}
 	b.key = k.Plaintext
 	return b, nil
-}
-
-type benchConfig struct{ databaseURL, redisURL string }
-
-func loadBenchConfig() (benchConfig, error) {
-	cfg, err := config.Load()
-	if err != nil {
-		return benchConfig{}, err
-	}
-	return benchConfig{databaseURL: cfg.DatabaseURL, redisURL: cfg.RedisURL}, nil
 }
 
 func (b *bench) close() {

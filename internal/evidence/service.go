@@ -135,10 +135,7 @@ func OutcomeOf(ctx context.Context, q *db.Queries, raw db.RawRecord) (Outcome, e
 		return out, fmt.Errorf("legs of raw record: %w", err)
 	}
 	for _, l := range legs {
-		out.FlowLegIDs = append(out.FlowLegIDs, l.ID)
-		if l.CaseID != nil && !slices.Contains(out.MatchedCaseIDs, *l.CaseID) {
-			out.MatchedCaseIDs = append(out.MatchedCaseIDs, *l.CaseID)
-		}
+		out.addLeg(l.ID, l.CaseID)
 	}
 	return out, nil
 }
@@ -169,11 +166,17 @@ func (s *Service) List(ctx context.Context, p db.ListRawRecordsParams) ([]db.Raw
 	}
 	for _, l := range legs {
 		o := outcomes[l.RawRecordID]
-		o.FlowLegIDs = append(o.FlowLegIDs, l.ID)
-		if l.CaseID != nil && !slices.Contains(o.MatchedCaseIDs, *l.CaseID) {
-			o.MatchedCaseIDs = append(o.MatchedCaseIDs, *l.CaseID)
-		}
+		o.addLeg(l.ID, l.CaseID)
 		outcomes[l.RawRecordID] = o
 	}
 	return rows, outcomes, total, nil
+}
+
+// addLeg records one of the raw record's legs and the case it is attached
+// to, if any.
+func (o *Outcome) addLeg(id uuid.UUID, caseID *uuid.UUID) {
+	o.FlowLegIDs = append(o.FlowLegIDs, id)
+	if caseID != nil && !slices.Contains(o.MatchedCaseIDs, *caseID) {
+		o.MatchedCaseIDs = append(o.MatchedCaseIDs, *caseID)
+	}
 }

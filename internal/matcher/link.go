@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -280,11 +281,4 @@ func (s *Service) Claim(ctx context.Context, org, caseID uuid.UUID, taskID strin
 	return claimed, tasks.Done(ctx, s.q, taskID)
 }
 
-func compareUUID(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
-}
+func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
