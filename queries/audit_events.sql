@@ -6,10 +6,14 @@ RETURNING *;
 -- name: AuditEventsForCases :many
 -- One query for a page of cases (reads and exports never ask per case). The
 -- ids travel as text: pgx encodes a uuid[] of google/uuid values element by
--- element through driver.Valuer, which cost the export 8% of its CPU.
-SELECT * FROM audit_events
-WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
-ORDER BY case_id, occurred_at, id;
+-- element through driver.Valuer, which cost the export 8% of its CPU. The ids
+-- are joined, not filtered with = ANY: with a thousand ids the planner costs
+-- the filter as a sequential scan of every event of every case, a scan per
+-- export page that grows with the table; the join probes the case index.
+SELECT a.* FROM unnest(CAST(sqlc.arg(case_ids)::text[] AS uuid[])) AS k(case_id)
+JOIN audit_events a ON a.case_id = k.case_id
+WHERE a.organization_id = @organization_id
+ORDER BY a.case_id, a.occurred_at, a.id;
 
 -- name: AuditEventsForIntent :many
 SELECT * FROM audit_events

@@ -212,19 +212,25 @@ RETURNING *;
 SELECT * FROM match_links WHERE flow_leg_id = $1 AND status = 'suggested' ORDER BY case_id;
 
 -- name: FlowLegsForCases :many
-SELECT * FROM flow_legs
-WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
-ORDER BY case_id, occurred_at, created_at, id;
+-- The ...ForCases reads join the ids rather than filter with = ANY, for the
+-- reason given at AuditEventsForCases.
+SELECT l.* FROM unnest(CAST(sqlc.arg(case_ids)::text[] AS uuid[])) AS k(case_id)
+JOIN flow_legs l ON l.case_id = k.case_id
+WHERE l.organization_id = @organization_id
+ORDER BY l.case_id, l.occurred_at, l.created_at, l.id;
 
 -- name: MatchLinksForCases :many
-SELECT * FROM match_links
-WHERE organization_id = @organization_id AND case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
-ORDER BY case_id, created_at, id;
+SELECT m.* FROM unnest(CAST(sqlc.arg(case_ids)::text[] AS uuid[])) AS k(case_id)
+JOIN match_links m ON m.case_id = k.case_id
+WHERE m.organization_id = @organization_id
+ORDER BY m.case_id, m.created_at, m.id;
 
 -- name: RawRecordsForCases :many
-SELECT DISTINCT ON (m.case_id, r.id) m.case_id, sqlc.embed(r) FROM match_links m
+SELECT DISTINCT ON (m.case_id, r.id) m.case_id, sqlc.embed(r)
+FROM unnest(CAST(sqlc.arg(case_ids)::text[] AS uuid[])) AS k(case_id)
+JOIN match_links m ON m.case_id = k.case_id
 JOIN raw_records r ON r.id = m.raw_record_id
-WHERE m.organization_id = @organization_id AND m.case_id = ANY(CAST(sqlc.arg(case_ids)::text[] AS uuid[]))
+WHERE m.organization_id = @organization_id
 ORDER BY m.case_id, r.id;
 
 -- Batch matching (internal/matcher.ProcessMany): the same steps as one

@@ -13,21 +13,25 @@ import (
 )
 
 const auditEventsForCases = `-- name: AuditEventsForCases :many
-SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at FROM audit_events
-WHERE organization_id = $1 AND case_id = ANY(CAST($2::text[] AS uuid[]))
-ORDER BY case_id, occurred_at, id
+SELECT a.id, a.organization_id, a.payment_intent_id, a.case_id, a.raw_record_id, a.import_batch_id, a.event_type, a.actor, a.payload, a.message, a.occurred_at FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
+JOIN audit_events a ON a.case_id = k.case_id
+WHERE a.organization_id = $2
+ORDER BY a.case_id, a.occurred_at, a.id
 `
 
 type AuditEventsForCasesParams struct {
-	OrganizationID uuid.UUID
 	CaseIds        []string
+	OrganizationID uuid.UUID
 }
 
 // One query for a page of cases (reads and exports never ask per case). The
 // ids travel as text: pgx encodes a uuid[] of google/uuid values element by
-// element through driver.Valuer, which cost the export 8% of its CPU.
+// element through driver.Valuer, which cost the export 8% of its CPU. The ids
+// are joined, not filtered with = ANY: with a thousand ids the planner costs
+// the filter as a sequential scan of every event of every case, a scan per
+// export page that grows with the table; the join probes the case index.
 func (q *Queries) AuditEventsForCases(ctx context.Context, arg AuditEventsForCasesParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, auditEventsForCases, arg.OrganizationID, arg.CaseIds)
+	rows, err := q.db.Query(ctx, auditEventsForCases, arg.CaseIds, arg.OrganizationID)
 	if err != nil {
 		return nil, err
 	}

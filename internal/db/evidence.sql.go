@@ -667,18 +667,21 @@ func (q *Queries) FinishRawRecords(ctx context.Context, arg FinishRawRecordsPara
 }
 
 const flowLegsForCases = `-- name: FlowLegsForCases :many
-SELECT id, organization_id, raw_record_id, case_id, type, status, source_status, identity, provider, provider_transfer_id, tx_hash, chain_family, chain_id, from_address, to_address, bank_account, bank_reference, end_to_end_id, direction, amount, currency, destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, payment_intent_id, external_reference, reference_values, occurred_at, created_at FROM flow_legs
-WHERE organization_id = $1 AND case_id = ANY(CAST($2::text[] AS uuid[]))
-ORDER BY case_id, occurred_at, created_at, id
+SELECT l.id, l.organization_id, l.raw_record_id, l.case_id, l.type, l.status, l.source_status, l.identity, l.provider, l.provider_transfer_id, l.tx_hash, l.chain_family, l.chain_id, l.from_address, l.to_address, l.bank_account, l.bank_reference, l.end_to_end_id, l.direction, l.amount, l.currency, l.destination_amount, l.destination_currency, l.fx_rate, l.provider_fee, l.network_fee, l.developer_fee, l.payment_intent_id, l.external_reference, l.reference_values, l.occurred_at, l.created_at FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
+JOIN flow_legs l ON l.case_id = k.case_id
+WHERE l.organization_id = $2
+ORDER BY l.case_id, l.occurred_at, l.created_at, l.id
 `
 
 type FlowLegsForCasesParams struct {
-	OrganizationID uuid.UUID
 	CaseIds        []string
+	OrganizationID uuid.UUID
 }
 
+// The ...ForCases reads join the ids rather than filter with = ANY, for the
+// reason given at AuditEventsForCases.
 func (q *Queries) FlowLegsForCases(ctx context.Context, arg FlowLegsForCasesParams) ([]FlowLeg, error) {
-	rows, err := q.db.Query(ctx, flowLegsForCases, arg.OrganizationID, arg.CaseIds)
+	rows, err := q.db.Query(ctx, flowLegsForCases, arg.CaseIds, arg.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
@@ -1555,18 +1558,19 @@ func (q *Queries) MarkRawRecord(ctx context.Context, arg MarkRawRecordParams) er
 }
 
 const matchLinksForCases = `-- name: MatchLinksForCases :many
-SELECT id, organization_id, case_id, flow_leg_id, raw_record_id, status, strategy, score, reason, created_by, created_at, ended_at, ended_by FROM match_links
-WHERE organization_id = $1 AND case_id = ANY(CAST($2::text[] AS uuid[]))
-ORDER BY case_id, created_at, id
+SELECT m.id, m.organization_id, m.case_id, m.flow_leg_id, m.raw_record_id, m.status, m.strategy, m.score, m.reason, m.created_by, m.created_at, m.ended_at, m.ended_by FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
+JOIN match_links m ON m.case_id = k.case_id
+WHERE m.organization_id = $2
+ORDER BY m.case_id, m.created_at, m.id
 `
 
 type MatchLinksForCasesParams struct {
-	OrganizationID uuid.UUID
 	CaseIds        []string
+	OrganizationID uuid.UUID
 }
 
 func (q *Queries) MatchLinksForCases(ctx context.Context, arg MatchLinksForCasesParams) ([]MatchLink, error) {
-	rows, err := q.db.Query(ctx, matchLinksForCases, arg.OrganizationID, arg.CaseIds)
+	rows, err := q.db.Query(ctx, matchLinksForCases, arg.CaseIds, arg.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
@@ -1600,15 +1604,17 @@ func (q *Queries) MatchLinksForCases(ctx context.Context, arg MatchLinksForCases
 }
 
 const rawRecordsForCases = `-- name: RawRecordsForCases :many
-SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at FROM match_links m
+SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at
+FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
+JOIN match_links m ON m.case_id = k.case_id
 JOIN raw_records r ON r.id = m.raw_record_id
-WHERE m.organization_id = $1 AND m.case_id = ANY(CAST($2::text[] AS uuid[]))
+WHERE m.organization_id = $2
 ORDER BY m.case_id, r.id
 `
 
 type RawRecordsForCasesParams struct {
-	OrganizationID uuid.UUID
 	CaseIds        []string
+	OrganizationID uuid.UUID
 }
 
 type RawRecordsForCasesRow struct {
@@ -1617,7 +1623,7 @@ type RawRecordsForCasesRow struct {
 }
 
 func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCasesParams) ([]RawRecordsForCasesRow, error) {
-	rows, err := q.db.Query(ctx, rawRecordsForCases, arg.OrganizationID, arg.CaseIds)
+	rows, err := q.db.Query(ctx, rawRecordsForCases, arg.CaseIds, arg.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
