@@ -106,6 +106,65 @@ func TestExportStreamsEveryPage(t *testing.T) {
 	require.Len(t, rows, 2501, "header + one row per case")
 }
 
+// The export reads pages of cases on one connection and their audit events,
+// legs and links on a second: both must read the snapshot the export began
+// with, or a page could show an audit event (or a case) written after the
+// total was counted.
+func TestExportReadsOneSnapshotOnBothConnections(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	org := b.org("Acme")
+	b.bulkCases(org, 5000) // five pages
+	ctx := context.Background()
+	var oldest db.ReconciliationCase
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT id, payment_intent_id FROM reconciliation_cases
+		WHERE organization_id = $1 ORDER BY created_at, id LIMIT 1`, org).Scan(&oldest.ID, &oldest.PaymentIntentID))
+
+	emitted, batches := 0, 0
+	var oldestAudit []db.AuditEvent
+	err := cases.New(b.pool, nil).Export(ctx, db.ListCasesParams{OrganizationID: org, Verdicts: []string{}},
+		func(n int64) error { require.EqualValues(t, 5000, n); return nil }, // called on this goroutine
+		func(batch cases.ExportBatch) error {
+			if batches == 0 {
+				// Committed while the export runs, before the last page (the
+				// oldest cases) has been read by either connection.
+				// (emit runs on the export's goroutine: errors are returned,
+				// not required, which would stop only that goroutine.)
+				if _, err := audit.Append(ctx, b.q, audit.Event{OrganizationID: org, CaseID: &oldest.ID,
+					PaymentIntentID: &oldest.PaymentIntentID, Type: "case.note_added", Actor: "test", Message: "late"}); err != nil {
+					return err
+				}
+				if _, err := b.pool.Exec(ctx, `INSERT INTO payment_intents (organization_id, external_reference,
+					source_amount, source_currency, destination_amount, destination_currency, payment_type, direction)
+					VALUES ($1, 'late', 1, 'USD', 1, 'USD', 'stablecoin', 'debit')`, org); err != nil {
+					return err
+				}
+				if _, err := b.pool.Exec(ctx, `INSERT INTO reconciliation_cases (organization_id, payment_intent_id,
+					expected_amount, expected_currency, required_legs_total, coverage_provider, coverage_chain,
+					coverage_bank, coverage_file, rule_snapshot_id)
+					SELECT organization_id, id, 1, 'USD', 2, 'missing', 'missing', 'not_required', 'not_required', (SELECT rule_snapshot_id FROM reconciliation_cases WHERE id = $2)
+					FROM payment_intents WHERE organization_id = $1 AND external_reference = 'late'`, org, oldest.ID); err != nil {
+					return err
+				}
+			}
+			batches++
+			emitted += len(batch.Cases)
+			if a, ok := batch.Audit[oldest.ID]; ok {
+				oldestAudit = a
+			}
+			return nil
+		})
+	require.NoError(t, err)
+	require.Equal(t, 5, batches)
+	require.Equal(t, 5000, emitted, "the case created during the export is not in it")
+	require.Len(t, oldestAudit, 1, "the audit event written during the export is not in it")
+	require.Equal(t, "payment_intent.created", oldestAudit[0].EventType)
+
+	var now int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE case_id = $1`, oldest.ID).Scan(&now))
+	require.Equal(t, 2, now, "the late event was committed")
+}
+
 func TestExportCSVQuotesAndDefusesFormulas(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -91,3 +91,7 @@ SELECT sqlc.embed(c), sqlc.embed(pi)
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
 FOR UPDATE OF c;
+
+-- name: ExportSnapshot :one
+-- The snapshot of the export's transaction, for its second connection.
+SELECT pg_export_snapshot()::text;

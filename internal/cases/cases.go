@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 
 	"github.com/google/uuid"
@@ -179,19 +180,45 @@ type ExportBatch struct {
 // exportPage trades round trips against memory: a page is held at once.
 const exportPage = 1000
 
+// snapshotID is the shape of what pg_export_snapshot returns (for example
+// 00000003-0000001B-1); checked before it is spliced into SET TRANSACTION
+// SNAPSHOT, which takes no parameters.
+var snapshotID = regexp.MustCompile(`^[0-9A-F]+(-[0-9A-F]+)+$`)
+
 // Export walks every case matching the filters (newest first) in keyset
 // pages and hands each page to emit, so memory stays flat however many cases
-// match (two pages at most are held). Each page costs two queries, never one
-// per case, and the next page is read while emit renders the current one. The
-// count and every page read one snapshot (a repeatable-read transaction), so
-// the total always equals the number of cases emitted even while cases change.
+// match (a handful of pages at most are held). It is a three-stage pipeline:
+// one connection reads the pages of cases, a second reads each page's audit
+// events, legs, links and raw records (one query each, never one per case)
+// while the first reads the next page, and emit renders the page before.
+// Both connections read one snapshot (a repeatable-read transaction whose
+// snapshot the second imports, as pg_dump's parallel workers do), so the
+// total always equals the number of cases emitted even while cases change.
 func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(int64) error, emit func(ExportBatch) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	ro := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	tx, err := s.pool.BeginTx(ctx, ro)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
 	q := s.q.WithTx(tx)
+	snapshot, err := q.ExportSnapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("export snapshot: %w", err)
+	}
+	if !snapshotID.MatchString(snapshot) {
+		return fmt.Errorf("export snapshot: unexpected id %q", snapshot)
+	}
+	relTx, err := s.pool.BeginTx(ctx, ro)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer relTx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	if _, err := relTx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshot+"'"); err != nil {
+		return fmt.Errorf("export: import snapshot: %w", err)
+	}
+	relQ := s.q.WithTx(relTx)
+
 	n, err := q.CountCases(ctx, countParams(p))
 	if err != nil {
 		return fmt.Errorf("export count: %w", err)
@@ -201,9 +228,10 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	pages := make(chan []db.ListCasesRow, 1)
 	batches := make(chan ExportBatch, 1)
 	g.Go(func() error {
-		defer close(batches)
+		defer close(pages)
 		p.Lim, p.Off = exportPage, 0
 		p.AfterCreatedAt, p.AfterID = page.Page{}.Bound()
 		for {
@@ -214,14 +242,8 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 			if len(rows) == 0 {
 				return nil
 			}
-			rel, err := related(gctx, q, p.OrganizationID, caseIDs(rows), true)
-			if err != nil {
-				return fmt.Errorf("export: %w", err)
-			}
-			select {
-			case batches <- ExportBatch{Cases: rows, Related: rel}:
-			case <-gctx.Done():
-				return gctx.Err()
+			if err := send(gctx, pages, rows); err != nil {
+				return err
 			}
 			if len(rows) < exportPage {
 				return nil
@@ -229,6 +251,19 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 			last := rows[len(rows)-1].ReconciliationCase
 			p.AfterCreatedAt, p.AfterID = last.CreatedAt, last.ID
 		}
+	})
+	g.Go(func() error {
+		defer close(batches)
+		for rows := range pages {
+			rel, err := related(gctx, relQ, p.OrganizationID, caseIDs(rows), true)
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			if err := send(gctx, batches, ExportBatch{Cases: rows, Related: rel}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	g.Go(func() error {
 		for b := range batches {
@@ -239,6 +274,16 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 		return nil
 	})
 	return g.Wait()
+}
+
+// send hands v to the next stage unless the pipeline has stopped.
+func send[T any](ctx context.Context, ch chan<- T, v T) error {
+	select {
+	case ch <- v:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Action is who does what to a case.

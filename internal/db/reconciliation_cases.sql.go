@@ -134,6 +134,18 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 	return i, err
 }
 
+const exportSnapshot = `-- name: ExportSnapshot :one
+SELECT pg_export_snapshot()::text
+`
+
+// The snapshot of the export's transaction, for its second connection.
+func (q *Queries) ExportSnapshot(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, exportSnapshot)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const getCase = `-- name: GetCase :one
 SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
