@@ -41,6 +41,24 @@ func (c uuidCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any)
 	return c.UUIDCodec.PlanScan(m, oid, format, target)
 }
 
+// PlanEncode sends a uuid.UUID as its 16 bytes. Without it a uuid.UUID is
+// a driver.Valuer to pgx: each one, and each element of a []uuid.UUID
+// parameter, went through its text form, after pgx tried (and failed, at the
+// cost of an error value) the plans before that one.
+func (c uuidCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	if _, ok := value.(uuid.UUID); ok && format == pgtype.BinaryFormatCode {
+		return encodeUUID{}
+	}
+	return c.UUIDCodec.PlanEncode(m, oid, format, value)
+}
+
+type encodeUUID struct{}
+
+func (encodeUUID) Encode(value any, buf []byte) ([]byte, error) {
+	u := value.(uuid.UUID)
+	return append(buf, u[:]...), nil
+}
+
 type scanUUID struct{}
 
 func (scanUUID) Scan(src []byte, dst any) error {

@@ -32,4 +32,19 @@ func TestUUIDScan(t *testing.T) {
 	require.Equal(t, []uuid.UUID{want, want}, arr)
 
 	require.Error(t, pool.QueryRow(context.Background(), "SELECT NULL::uuid").Scan(&got), "NULL into a non-pointer uuid is an error")
+
+	// Parameters: a uuid, a []uuid.UUID, and a *uuid.UUID (nil is NULL)
+	// arrive as the same values.
+	other := uuid.New()
+	var same bool
+	var texts []string
+	var isNull bool
+	require.NoError(t, pool.QueryRow(context.Background(),
+		"SELECT $1::uuid = $2::text::uuid, $3::uuid[]::text[], $4::uuid IS NULL", want, want.String(), []uuid.UUID{want, other}, none).
+		Scan(&same, &texts, &isNull))
+	require.True(t, same)
+	require.Equal(t, []string{want.String(), other.String()}, texts)
+	require.True(t, isNull)
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT $1::uuid::text", some).Scan(&text))
+	require.Equal(t, want.String(), text)
 }
