@@ -289,6 +289,12 @@ SELECT organization_id, payment_intent_id, id, 'payment_intent.created', 'bulk',
 // runs the matcher on it at once (no queue), returning what became of it.
 func (b *bundle) evidence(org uuid.UUID, source, body string) evidence.Outcome {
 	b.t.Helper()
+	return b.evidenceWith(matcher.New(b.pool), org, source, body)
+}
+
+// evidenceWith is evidence matched by m (a matcher on a test clock).
+func (b *bundle) evidenceWith(m *matcher.Service, org uuid.UUID, source, body string) evidence.Outcome {
+	b.t.Helper()
 	ctx := context.Background()
 	var ref string
 	switch source {
@@ -310,7 +316,7 @@ func (b *bundle) evidence(org uuid.UUID, source, body string) evidence.Outcome {
 	if r.Duplicate {
 		return r.Outcome
 	}
-	out, err := matcher.New(b.pool).Process(ctx, org, r.Raw.ID, r.Job.ID)
+	out, err := m.Process(ctx, org, r.Raw.ID, r.Job.ID)
 	require.NoError(b.t, err)
 	return out
 }

@@ -184,6 +184,7 @@ func NewRouter(d Deps) *gin.Engine {
 	cs.POST("/:id/rerun", caseWrite, s.idempotent, s.rerunCase)
 	cs.POST("/:id/links", caseWrite, s.idempotent, s.linkLeg)
 	cs.DELETE("/:id/links/:linkId", caseWrite, s.unlinkLeg)
+	v1.GET("/dashboard/overview", caseRead, s.dashboardOverview)
 
 	ev := v1.Group("/evidence")
 	evWrite := requireScope("evidence:write")

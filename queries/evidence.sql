@@ -300,7 +300,11 @@ WITH u AS (
 DELETE FROM task_outbox WHERE task_id = ANY(@task_ids::text[]);
 
 -- name: SetCaseEvaluations :many
--- Writes evaluations (amounts as text, '' for none). A case that becomes
+-- Writes evaluations (amounts as text, '' for none): verdict and
+-- exception_type with the SLA overlay, base_* without (see migration 00005).
+-- reconciled_at is the matcher's clock, the one the overlay was judged by,
+-- so that the age it freezes agrees with the SLA outcome.
+-- A case that becomes
 -- reconciled resolves itself; one that was resolved automatically and stops
 -- being reconciled (a reversal) opens again; archived cases and cases
 -- resolved by hand keep their status.
@@ -316,6 +320,9 @@ WITH u AS (
            nullif(unnest(@verdicts::text[]), '') AS verdict,
            unnest(@reconciliation_statuses::text[]) AS reconciliation_status,
            nullif(unnest(@exception_types::text[]), '') AS exception_type,
+           nullif(unnest(@base_verdicts::text[]), '') AS base_verdict,
+           nullif(unnest(@base_exception_types::text[]), '') AS base_exception_type,
+           unnest(@sla_risks::boolean[]) AS sla_risk,
            unnest(@coverage_providers::text[]) AS coverage_provider,
            unnest(@coverage_chains::text[]) AS coverage_chain,
            unnest(@coverage_banks::text[]) AS coverage_bank,
@@ -328,6 +335,7 @@ UPDATE reconciliation_cases c SET
     provider_fee = u.provider_fee, network_fee = u.network_fee, developer_fee = u.developer_fee,
     fx_spread = u.fx_spread, rounding_delta = u.rounding_delta,
     verdict = u.verdict, reconciliation_status = u.reconciliation_status, exception_type = u.exception_type,
+    base_verdict = u.base_verdict, base_exception_type = u.base_exception_type, sla_risk = u.sla_risk,
     coverage_provider = u.coverage_provider, coverage_chain = u.coverage_chain,
     coverage_bank = u.coverage_bank, coverage_file = u.coverage_file,
     required_legs_total = u.required_legs_total, required_legs_present = u.required_legs_present,
@@ -343,7 +351,7 @@ UPDATE reconciliation_cases c SET
         WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN now()
         WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN NULL
         ELSE c.resolved_at END,
-    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, now()) END,
+    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, @evaluated_at::timestamptz) END,
     last_run_at = now(), version = c.version + 1, updated_at = now()
 FROM u WHERE c.id = u.id
 RETURNING c.*;

@@ -95,3 +95,27 @@ FOR UPDATE OF c;
 -- name: ExportSnapshot :one
 -- The snapshot of the export's transaction, for its second connection.
 SELECT pg_export_snapshot()::text;
+
+-- name: DashboardOverview :one
+-- Every count of the dashboard overview in one scan of the organization's
+-- cases, not one query per count.
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE status = 'open') AS open,
+       count(*) FILTER (WHERE reconciliation_status = 'reconciled') AS reconciled,
+       count(*) FILTER (WHERE reconciliation_status = 'tentatively_reconciled') AS tentatively_reconciled,
+       count(*) FILTER (WHERE reconciliation_status = 'unreconciled') AS unreconciled,
+       count(*) FILTER (WHERE verdict = 'needs_review') AS needs_review,
+       count(*) FILTER (WHERE exception_type IS NOT NULL) AS exceptions,
+       count(*) FILTER (WHERE sla_risk) AS sla_risk,
+       count(*) FILTER (WHERE exception_type = 'timing_delay') AS delayed,
+       count(*) FILTER (WHERE verdict = 'matched') AS verdict_matched,
+       count(*) FILTER (WHERE verdict = 'matched_with_exception') AS verdict_matched_with_exception,
+       count(*) FILTER (WHERE verdict = 'needs_review') AS verdict_needs_review,
+       count(*) FILTER (WHERE verdict = 'unreconciled') AS verdict_unreconciled,
+       count(*) FILTER (WHERE verdict = 'sla_risk') AS verdict_sla_risk,
+       count(*) FILTER (WHERE verdict = 'delayed') AS verdict_delayed,
+       count(*) FILTER (WHERE verdict IS NULL) AS verdict_none
+FROM reconciliation_cases
+WHERE organization_id = @organization_id
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR created_at < sqlc.narg(created_to));

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -16,21 +17,37 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/rule"
 )
 
 func TestPeriodicTasksIncludeExpireIdempotency(t *testing.T) {
 	t.Parallel()
 	var found []Periodic
-	for _, p := range PeriodicTasks() {
+	for _, p := range PeriodicTasks(time.Minute) {
 		if p.Type == TypeExpireIdempotency {
 			found = append(found, p)
 		}
 	}
-	require.Len(t, found, 1, "%+v", PeriodicTasks())
+	require.Len(t, found, 1, "%+v", PeriodicTasks(time.Minute))
 	require.Equal(t, "maintenance:expire_idempotency", found[0].Type)
 	require.Equal(t, "low", found[0].Queue)
 	require.Contains(t, Queues, found[0].Queue, "the queue is one the worker polls")
 	require.Equal(t, 10*time.Minute, found[0].Every)
+}
+
+// sla:score runs at the configured interval, on a queue the worker polls.
+func TestPeriodicTasksIncludeSLAScore(t *testing.T) {
+	t.Parallel()
+	var found []Periodic
+	for _, p := range PeriodicTasks(2 * time.Minute) {
+		if p.Type == TypeSLAScore {
+			found = append(found, p)
+		}
+	}
+	require.Len(t, found, 1)
+	require.Equal(t, "sla:score", found[0].Type)
+	require.Equal(t, 2*time.Minute, found[0].Every)
+	require.Contains(t, Queues, found[0].Queue)
 }
 
 // The expiry task deletes records past expires_at, whatever their status,
@@ -109,4 +126,50 @@ func TestExpireIdempotencyReportsDatabaseErrors(t *testing.T) {
 	err := handler.ProcessTask(context.Background(), asynq.NewTask(TypeExpireIdempotency, nil))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "expire idempotency records")
+}
+
+// The worker serves sla:score: a case two hours into a one-hour SLA, still
+// missing its legs, is flagged by the task the scheduler enqueues.
+func TestWorkerScoresSLA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.Postgres(t)
+	rdb, _ := dbtest.Redis(t)
+	q := db.New(pool)
+	org, err := q.CreateOrganization(ctx, "Acme")
+	require.NoError(t, err)
+	snap, err := json.Marshal(rule.Default(rule.PaymentStablecoin))
+	require.NoError(t, err)
+	var caseID string
+	require.NoError(t, pool.QueryRow(ctx, `
+		WITH s AS (
+			INSERT INTO rule_snapshots (organization_id, digest, snapshot) VALUES ($1, sha256(convert_to($2::text, 'UTF8')), $2::text::jsonb) RETURNING id
+		), pi AS (
+			INSERT INTO payment_intents (organization_id, external_reference, source_amount, source_currency,
+				destination_amount, destination_currency, payment_type, direction, created_at)
+			VALUES ($1, 'late', 100, 'USD', 100, 'USDC', 'stablecoin', 'debit', now() - interval '2 hours') RETURNING id, created_at
+		)
+		INSERT INTO reconciliation_cases (organization_id, payment_intent_id, expected_amount, expected_currency,
+			required_legs_total, coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_snapshot_id, created_at)
+		SELECT $1, pi.id, 100, 'USDC', 2, 'missing', 'missing', 'not_required', 'not_required', s.id, pi.created_at FROM pi, s
+		RETURNING id::text`, org.ID, string(snap)).Scan(&caseID))
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := New(Config{Concurrency: 2, ShutdownTimeout: time.Second}, Deps{Logger: logger, Pool: pool, Redis: rdb})
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	for _, p := range PeriodicTasks(time.Minute) {
+		if p.Type == TypeSLAScore {
+			NewScheduler(asynq.NewClientFromRedisClient(rdb), logger, []Periodic{p}).Tick(ctx, p)
+		}
+	}
+	require.Eventually(t, func() bool {
+		var risk bool
+		var verdict *string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT sla_risk, verdict FROM reconciliation_cases WHERE id = $1`, caseID).Scan(&risk, &verdict))
+		return risk && verdict != nil && *verdict == "sla_risk"
+	}, 10*time.Second, 50*time.Millisecond)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
+	"github.com/reconlayer/reconlayer/internal/sla"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
@@ -112,6 +113,7 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher) {
 	}
 	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(b, d.Redis, matches, d.Logger))
 	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
+	mux.Handle(TypeSLAScore, scoreSLA(sla.New(d.Pool), d.Logger))
 	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, asynq.NewClientFromRedisClient(d.Redis), d.Logger)))
 }
 

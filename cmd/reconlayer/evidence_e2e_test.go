@@ -352,6 +352,19 @@ func TestQuickstartWalkthrough(t *testing.T) {
 	require.Equal(t, "needs_review", cs["verdict"], "%v", cs)
 	require.Equal(t, "2.5", cs["unexplainedDelta"], "%v", cs)
 
+	// The README's SLA reads: nothing is late yet, and the overview counts
+	// the two cases.
+	code, _, list := c.call(t, http.MethodGet, "/v1/reconciliation-cases?slaRisk=true", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", list)
+	require.Equal(t, []any{}, list["items"], "%v", list)
+	code, _, overview := c.call(t, http.MethodGet, "/v1/dashboard/overview?from=2026-11-01", nil, nil)
+	require.Equal(t, http.StatusOK, code, "%v", overview)
+	counts := overview["counts"].(map[string]any)
+	require.EqualValues(t, 2, counts["total"], "%v", overview)
+	require.EqualValues(t, 1, counts["reconciled"], "%v", overview)
+	require.EqualValues(t, 1, counts["needsReview"], "%v", overview)
+	require.EqualValues(t, 0, counts["slaRisk"], "%v", overview)
+
 	all.stop(t)
 }
 

@@ -23,7 +23,7 @@ commands:
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
   admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
-  bench evidence          measure the evidence pipeline on this machine (scratch database)
+  bench evidence|sla      measure the evidence pipeline or an SLA sweep on this machine (scratch database)
   version                 print the build as JSON
 
 configuration (environment):
@@ -44,6 +44,7 @@ configuration (environment):
   RECONLAYER_IDEMPOTENCY_LEASE   how long a crashed request blocks its Idempotency-Key (default 60s)
   RECONLAYER_EVIDENCE_WAIT       how long evidence POSTs wait for the matcher (default 2s; 0s answers 202)
   RECONLAYER_WORKER_QUEUES       queues a worker serves, with weights (default critical=6,default=3,low=1)
+  RECONLAYER_SLA_SCORE_INTERVAL  how often the scheduler has SLA risk scored (default 1m)
 `
 
 func main() {

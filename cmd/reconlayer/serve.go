@@ -96,7 +96,7 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 	}
 	if runScheduler {
 		client := asynq.NewClientFromRedisClient(rdb)
-		s := worker.NewScheduler(client, logger, worker.PeriodicTasks())
+		s := worker.NewScheduler(client, logger, worker.PeriodicTasks(cfg.SLAScoreInterval))
 		g.Go(func() error { return s.Run(gctx) })
 	}
 	err = g.Wait()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -106,6 +107,16 @@ func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCase
 		return nil, Related{}, 0, err
 	}
 	return rows, rel, total, nil
+}
+
+// Overview counts the organization's cases created in [from, to) (a nil
+// bound is open) by status, reconciliation status, verdict and exception.
+func (s *Service) Overview(ctx context.Context, org uuid.UUID, from, to *time.Time) (db.DashboardOverviewRow, error) {
+	row, err := s.q.DashboardOverview(ctx, db.DashboardOverviewParams{OrganizationID: org, CreatedFrom: from, CreatedTo: to})
+	if err != nil {
+		return row, fmt.Errorf("case overview: %w", err)
+	}
+	return row, nil
 }
 
 // Related is what a page of cases is rendered with, by case id.

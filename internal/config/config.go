@@ -53,6 +53,9 @@ type Config struct {
 	// WorkerQueues are the queues a worker serves and their weights
 	// (RECONLAYER_WORKER_QUEUES, e.g. "critical=6,default=3,low=1").
 	WorkerQueues map[string]int
+	// SLAScoreInterval is how often the scheduler has SLA risk and delays
+	// scored (RECONLAYER_SLA_SCORE_INTERVAL).
+	SLAScoreInterval time.Duration
 }
 
 // Error is a configuration problem tied to one variable.
@@ -143,6 +146,10 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	wait := get("RECONLAYER_EVIDENCE_WAIT", "2s")
 	if cfg.EvidenceWait, err = time.ParseDuration(wait); err != nil || cfg.EvidenceWait < 0 || cfg.EvidenceWait > 30*time.Second {
 		return Config{}, &Error{"RECONLAYER_EVIDENCE_WAIT", fmt.Sprintf("%q is not a duration from 0s to 30s", wait)}
+	}
+	every := get("RECONLAYER_SLA_SCORE_INTERVAL", "1m")
+	if cfg.SLAScoreInterval, err = time.ParseDuration(every); err != nil || cfg.SLAScoreInterval < time.Second || cfg.SLAScoreInterval > 24*time.Hour {
+		return Config{}, &Error{"RECONLAYER_SLA_SCORE_INTERVAL", fmt.Sprintf("%q is not a duration from 1s to 24h", every)}
 	}
 	if cfg.WorkerQueues, err = queues(get("RECONLAYER_WORKER_QUEUES", "critical=6,default=3,low=1")); err != nil {
 		return Config{}, err

@@ -75,6 +75,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_WORKER_QUEUES", "critical"},
 		{"RECONLAYER_WORKER_QUEUES", "urgent=5"},
 		{"RECONLAYER_WORKER_QUEUES", "default=0"},
+		{"RECONLAYER_SLA_SCORE_INTERVAL", "500ms"},
+		{"RECONLAYER_SLA_SCORE_INTERVAL", "48h"},
+		{"RECONLAYER_SLA_SCORE_INTERVAL", "every minute"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
@@ -103,4 +106,14 @@ func TestEvidenceWaitAndWorkerQueues(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, cfg.EvidenceWait, "0s answers 202 at once")
 	require.Equal(t, map[string]int{"critical": 1, "default": 9}, cfg.WorkerQueues, "a worker may serve some queues only")
+}
+
+func TestSLAScoreInterval(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, cfg.SLAScoreInterval)
+	cfg, err = LoadFrom(env(map[string]string{"RECONLAYER_SLA_SCORE_INTERVAL": "5m"}))
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Minute, cfg.SLAScoreInterval)
 }

@@ -404,7 +404,7 @@ JOIN reconciliation_cases c ON c.payment_intent_id = pi.id
 UNION ALL
 SELECT 'reference_exact', c.id, c.rule_snapshot_id, c.status, c.expected_amount, c.expected_currency, pi.created_at, pi.external_reference, c.payment_intent_id
 FROM payment_intents pi
-CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
+CROSS JOIN LATERAL (SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type FROM reconciliation_cases rc WHERE rc.payment_intent_id = pi.id LIMIT 1) c
 WHERE pi.organization_id = $2 AND pi.reference_values && $1::text[]
 LIMIT 20
 `
@@ -1380,7 +1380,7 @@ func (q *Queries) ListRawRecords(ctx context.Context, arg ListRawRecordsParams) 
 }
 
 const lockCasesWithIntents = `-- name: LockCasesWithIntents :many
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.id = ANY($1::uuid[])
 ORDER BY c.id
@@ -1436,6 +1436,8 @@ func (q *Queries) LockCasesWithIntents(ctx context.Context, ids []uuid.UUID) ([]
 			&i.ReconciliationCase.CreatedAt,
 			&i.ReconciliationCase.UpdatedAt,
 			&i.ReconciliationCase.AutoResolved,
+			&i.ReconciliationCase.BaseVerdict,
+			&i.ReconciliationCase.BaseExceptionType,
 			&i.PaymentIntent.ID,
 			&i.PaymentIntent.OrganizationID,
 			&i.PaymentIntent.ExternalReference,
@@ -1657,29 +1659,33 @@ func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCases
 
 const setCaseEvaluations = `-- name: SetCaseEvaluations :many
 WITH u AS (
-    SELECT unnest($1::uuid[]) AS id,
-           nullif(unnest($2::text[]), '')::numeric AS actual_amount,
-           nullif(unnest($3::text[]), '')::numeric AS unexplained_delta,
-           nullif(unnest($4::text[]), '')::numeric AS provider_fee,
-           nullif(unnest($5::text[]), '')::numeric AS network_fee,
-           nullif(unnest($6::text[]), '')::numeric AS developer_fee,
-           nullif(unnest($7::text[]), '')::numeric AS fx_spread,
-           nullif(unnest($8::text[]), '')::numeric AS rounding_delta,
-           nullif(unnest($9::text[]), '') AS verdict,
-           unnest($10::text[]) AS reconciliation_status,
-           nullif(unnest($11::text[]), '') AS exception_type,
-           unnest($12::text[]) AS coverage_provider,
-           unnest($13::text[]) AS coverage_chain,
-           unnest($14::text[]) AS coverage_bank,
-           unnest($15::text[]) AS coverage_file,
-           unnest($16::integer[]) AS required_legs_total,
-           unnest($17::integer[]) AS required_legs_present
+    SELECT unnest($2::uuid[]) AS id,
+           nullif(unnest($3::text[]), '')::numeric AS actual_amount,
+           nullif(unnest($4::text[]), '')::numeric AS unexplained_delta,
+           nullif(unnest($5::text[]), '')::numeric AS provider_fee,
+           nullif(unnest($6::text[]), '')::numeric AS network_fee,
+           nullif(unnest($7::text[]), '')::numeric AS developer_fee,
+           nullif(unnest($8::text[]), '')::numeric AS fx_spread,
+           nullif(unnest($9::text[]), '')::numeric AS rounding_delta,
+           nullif(unnest($10::text[]), '') AS verdict,
+           unnest($11::text[]) AS reconciliation_status,
+           nullif(unnest($12::text[]), '') AS exception_type,
+           nullif(unnest($13::text[]), '') AS base_verdict,
+           nullif(unnest($14::text[]), '') AS base_exception_type,
+           unnest($15::boolean[]) AS sla_risk,
+           unnest($16::text[]) AS coverage_provider,
+           unnest($17::text[]) AS coverage_chain,
+           unnest($18::text[]) AS coverage_bank,
+           unnest($19::text[]) AS coverage_file,
+           unnest($20::integer[]) AS required_legs_total,
+           unnest($21::integer[]) AS required_legs_present
 )
 UPDATE reconciliation_cases c SET
     actual_amount = u.actual_amount, unexplained_delta = u.unexplained_delta,
     provider_fee = u.provider_fee, network_fee = u.network_fee, developer_fee = u.developer_fee,
     fx_spread = u.fx_spread, rounding_delta = u.rounding_delta,
     verdict = u.verdict, reconciliation_status = u.reconciliation_status, exception_type = u.exception_type,
+    base_verdict = u.base_verdict, base_exception_type = u.base_exception_type, sla_risk = u.sla_risk,
     coverage_provider = u.coverage_provider, coverage_chain = u.coverage_chain,
     coverage_bank = u.coverage_bank, coverage_file = u.coverage_file,
     required_legs_total = u.required_legs_total, required_legs_present = u.required_legs_present,
@@ -1695,13 +1701,14 @@ UPDATE reconciliation_cases c SET
         WHEN c.status = 'open' AND u.reconciliation_status = 'reconciled' THEN now()
         WHEN c.status = 'resolved' AND c.auto_resolved AND u.reconciliation_status <> 'reconciled' THEN NULL
         ELSE c.resolved_at END,
-    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, now()) END,
+    reconciled_at = CASE WHEN u.reconciliation_status = 'reconciled' THEN coalesce(c.reconciled_at, $1::timestamptz) END,
     last_run_at = now(), version = c.version + 1, updated_at = now()
 FROM u WHERE c.id = u.id
-RETURNING c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved
+RETURNING c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type
 `
 
 type SetCaseEvaluationsParams struct {
+	EvaluatedAt            time.Time
 	Ids                    []uuid.UUID
 	ActualAmounts          []string
 	UnexplainedDeltas      []string
@@ -1713,6 +1720,9 @@ type SetCaseEvaluationsParams struct {
 	Verdicts               []string
 	ReconciliationStatuses []string
 	ExceptionTypes         []string
+	BaseVerdicts           []string
+	BaseExceptionTypes     []string
+	SlaRisks               []bool
 	CoverageProviders      []string
 	CoverageChains         []string
 	CoverageBanks          []string
@@ -1721,12 +1731,17 @@ type SetCaseEvaluationsParams struct {
 	RequiredLegsPresents   []int32
 }
 
-// Writes evaluations (amounts as text, ” for none). A case that becomes
+// Writes evaluations (amounts as text, ” for none): verdict and
+// exception_type with the SLA overlay, base_* without (see migration 00005).
+// reconciled_at is the matcher's clock, the one the overlay was judged by,
+// so that the age it freezes agrees with the SLA outcome.
+// A case that becomes
 // reconciled resolves itself; one that was resolved automatically and stops
 // being reconciled (a reversal) opens again; archived cases and cases
 // resolved by hand keep their status.
 func (q *Queries) SetCaseEvaluations(ctx context.Context, arg SetCaseEvaluationsParams) ([]ReconciliationCase, error) {
 	rows, err := q.db.Query(ctx, setCaseEvaluations,
+		arg.EvaluatedAt,
 		arg.Ids,
 		arg.ActualAmounts,
 		arg.UnexplainedDeltas,
@@ -1738,6 +1753,9 @@ func (q *Queries) SetCaseEvaluations(ctx context.Context, arg SetCaseEvaluations
 		arg.Verdicts,
 		arg.ReconciliationStatuses,
 		arg.ExceptionTypes,
+		arg.BaseVerdicts,
+		arg.BaseExceptionTypes,
+		arg.SlaRisks,
 		arg.CoverageProviders,
 		arg.CoverageChains,
 		arg.CoverageBanks,
@@ -1786,6 +1804,8 @@ func (q *Queries) SetCaseEvaluations(ctx context.Context, arg SetCaseEvaluations
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.AutoResolved,
+			&i.BaseVerdict,
+			&i.BaseExceptionType,
 		); err != nil {
 			return nil, err
 		}

@@ -201,6 +201,8 @@ type ReconciliationCase struct {
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	AutoResolved         bool
+	BaseVerdict          *string
+	BaseExceptionType    *string
 }
 
 type ReconciliationRule struct {

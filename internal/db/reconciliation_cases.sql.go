@@ -64,7 +64,7 @@ INSERT INTO reconciliation_cases (
     organization_id, payment_intent_id, expected_amount, expected_currency, required_legs_total,
     coverage_provider, coverage_chain, coverage_bank, coverage_file, rule_id, rule_snapshot_id
 ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type
 `
 
 type CreateCaseParams struct {
@@ -130,6 +130,82 @@ func (q *Queries) CreateCase(ctx context.Context, arg CreateCaseParams) (Reconci
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
+	)
+	return i, err
+}
+
+const dashboardOverview = `-- name: DashboardOverview :one
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE status = 'open') AS open,
+       count(*) FILTER (WHERE reconciliation_status = 'reconciled') AS reconciled,
+       count(*) FILTER (WHERE reconciliation_status = 'tentatively_reconciled') AS tentatively_reconciled,
+       count(*) FILTER (WHERE reconciliation_status = 'unreconciled') AS unreconciled,
+       count(*) FILTER (WHERE verdict = 'needs_review') AS needs_review,
+       count(*) FILTER (WHERE exception_type IS NOT NULL) AS exceptions,
+       count(*) FILTER (WHERE sla_risk) AS sla_risk,
+       count(*) FILTER (WHERE exception_type = 'timing_delay') AS delayed,
+       count(*) FILTER (WHERE verdict = 'matched') AS verdict_matched,
+       count(*) FILTER (WHERE verdict = 'matched_with_exception') AS verdict_matched_with_exception,
+       count(*) FILTER (WHERE verdict = 'needs_review') AS verdict_needs_review,
+       count(*) FILTER (WHERE verdict = 'unreconciled') AS verdict_unreconciled,
+       count(*) FILTER (WHERE verdict = 'sla_risk') AS verdict_sla_risk,
+       count(*) FILTER (WHERE verdict = 'delayed') AS verdict_delayed,
+       count(*) FILTER (WHERE verdict IS NULL) AS verdict_none
+FROM reconciliation_cases
+WHERE organization_id = $1
+  AND ($2::timestamptz IS NULL OR created_at >= $2)
+  AND ($3::timestamptz IS NULL OR created_at < $3)
+`
+
+type DashboardOverviewParams struct {
+	OrganizationID uuid.UUID
+	CreatedFrom    *time.Time
+	CreatedTo      *time.Time
+}
+
+type DashboardOverviewRow struct {
+	Total                       int64
+	Open                        int64
+	Reconciled                  int64
+	TentativelyReconciled       int64
+	Unreconciled                int64
+	NeedsReview                 int64
+	Exceptions                  int64
+	SlaRisk                     int64
+	Delayed                     int64
+	VerdictMatched              int64
+	VerdictMatchedWithException int64
+	VerdictNeedsReview          int64
+	VerdictUnreconciled         int64
+	VerdictSlaRisk              int64
+	VerdictDelayed              int64
+	VerdictNone                 int64
+}
+
+// Every count of the dashboard overview in one scan of the organization's
+// cases, not one query per count.
+func (q *Queries) DashboardOverview(ctx context.Context, arg DashboardOverviewParams) (DashboardOverviewRow, error) {
+	row := q.db.QueryRow(ctx, dashboardOverview, arg.OrganizationID, arg.CreatedFrom, arg.CreatedTo)
+	var i DashboardOverviewRow
+	err := row.Scan(
+		&i.Total,
+		&i.Open,
+		&i.Reconciled,
+		&i.TentativelyReconciled,
+		&i.Unreconciled,
+		&i.NeedsReview,
+		&i.Exceptions,
+		&i.SlaRisk,
+		&i.Delayed,
+		&i.VerdictMatched,
+		&i.VerdictMatchedWithException,
+		&i.VerdictNeedsReview,
+		&i.VerdictUnreconciled,
+		&i.VerdictSlaRisk,
+		&i.VerdictDelayed,
+		&i.VerdictNone,
 	)
 	return i, err
 }
@@ -147,7 +223,7 @@ func (q *Queries) ExportSnapshot(ctx context.Context) (string, error) {
 }
 
 const getCase = `-- name: GetCase :one
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
@@ -201,6 +277,8 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 		&i.ReconciliationCase.CreatedAt,
 		&i.ReconciliationCase.UpdatedAt,
 		&i.ReconciliationCase.AutoResolved,
+		&i.ReconciliationCase.BaseVerdict,
+		&i.ReconciliationCase.BaseExceptionType,
 		&i.PaymentIntent.ID,
 		&i.PaymentIntent.OrganizationID,
 		&i.PaymentIntent.ExternalReference,
@@ -232,7 +310,7 @@ func (q *Queries) GetCase(ctx context.Context, arg GetCaseParams) (GetCaseRow, e
 }
 
 const getCaseByID = `-- name: GetCaseByID :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND id = $2
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type FROM reconciliation_cases WHERE organization_id = $1 AND id = $2
 `
 
 type GetCaseByIDParams struct {
@@ -277,12 +355,14 @@ func (q *Queries) GetCaseByID(ctx context.Context, arg GetCaseByIDParams) (Recon
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
 	)
 	return i, err
 }
 
 const getCaseByIntent = `-- name: GetCaseByIntent :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type FROM reconciliation_cases WHERE organization_id = $1 AND payment_intent_id = $2
 `
 
 type GetCaseByIntentParams struct {
@@ -327,6 +407,8 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
 	)
 	return i, err
 }
@@ -386,7 +468,7 @@ func (q *Queries) InsertRuleSnapshot(ctx context.Context, arg InsertRuleSnapshot
 }
 
 const listCases = `-- name: ListCases :many
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
        floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1
@@ -485,6 +567,8 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 			&i.ReconciliationCase.CreatedAt,
 			&i.ReconciliationCase.UpdatedAt,
 			&i.ReconciliationCase.AutoResolved,
+			&i.ReconciliationCase.BaseVerdict,
+			&i.ReconciliationCase.BaseExceptionType,
 			&i.PaymentIntent.ID,
 			&i.PaymentIntent.OrganizationID,
 			&i.PaymentIntent.ExternalReference,
@@ -523,7 +607,7 @@ func (q *Queries) ListCases(ctx context.Context, arg ListCasesParams) ([]ListCas
 }
 
 const lockCase = `-- name: LockCase :one
-SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type FROM reconciliation_cases WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockCaseParams struct {
@@ -569,12 +653,14 @@ func (q *Queries) LockCase(ctx context.Context, arg LockCaseParams) (Reconciliat
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
 	)
 	return i, err
 }
 
 const lockCaseWithIntent = `-- name: LockCaseWithIntent :one
-SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values
 FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
 WHERE c.organization_id = $1 AND c.id = $2
 FOR UPDATE OF c
@@ -628,6 +714,8 @@ func (q *Queries) LockCaseWithIntent(ctx context.Context, arg LockCaseWithIntent
 		&i.ReconciliationCase.CreatedAt,
 		&i.ReconciliationCase.UpdatedAt,
 		&i.ReconciliationCase.AutoResolved,
+		&i.ReconciliationCase.BaseVerdict,
+		&i.ReconciliationCase.BaseExceptionType,
 		&i.PaymentIntent.ID,
 		&i.PaymentIntent.OrganizationID,
 		&i.PaymentIntent.ExternalReference,
@@ -676,7 +764,7 @@ func (q *Queries) RuleSnapshotID(ctx context.Context, arg RuleSnapshotIDParams) 
 const setCaseNotes = `-- name: SetCaseNotes :one
 UPDATE reconciliation_cases SET notes = $3, version = version + 1, updated_at = now()
 WHERE organization_id = $1 AND id = $2
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type
 `
 
 type SetCaseNotesParams struct {
@@ -722,6 +810,8 @@ func (q *Queries) SetCaseNotes(ctx context.Context, arg SetCaseNotesParams) (Rec
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
 	)
 	return i, err
 }
@@ -733,7 +823,7 @@ UPDATE reconciliation_cases SET
     auto_resolved = false,
     version = version + 1, updated_at = now()
 WHERE organization_id = $2 AND id = $3
-RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved
+RETURNING id, organization_id, payment_intent_id, status, reconciliation_status, verdict, exception_type, expected_amount, expected_currency, actual_amount, unexplained_delta, provider_fee, network_fee, developer_fee, fx_spread, rounding_delta, sla_risk, required_legs_total, required_legs_present, coverage_provider, coverage_chain, coverage_bank, coverage_file, notes, rule_id, rule_snapshot_id, version, resolved_at, reconciled_at, last_run_at, created_at, updated_at, auto_resolved, base_verdict, base_exception_type
 `
 
 type SetCaseStatusParams struct {
@@ -779,6 +869,8 @@ func (q *Queries) SetCaseStatus(ctx context.Context, arg SetCaseStatusParams) (R
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.AutoResolved,
+		&i.BaseVerdict,
+		&i.BaseExceptionType,
 	)
 	return i, err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/caseevent"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/match"
@@ -267,6 +268,7 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 	}
 	var p db.SetCaseEvaluationsParams
 	outcomes := map[uuid.UUID]recon.Outcome{}
+	now := s.now()
 	for _, l := range locked {
 		c, pi := l.ReconciliationCase, l.PaymentIntent
 		r, err := s.rule(ctx, q, c.OrganizationID, c.RuleSnapshotID)
@@ -281,8 +283,21 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 			},
 			Rule: r, Legs: legsOf[c.ID], Ambiguous: suggested[c.ID],
 		})
+		// Time counts too: a case still missing a leg past its thresholds
+		// stays delayed or at SLA risk however much evidence arrives.
+		status := c.Status
+		if c.Status == "resolved" && c.AutoResolved && o.ReconciliationStatus != recon.StatusReconciled {
+			status = "open" // SetCaseEvaluations reopens it
+		}
+		sla := recon.ApplySLA(recon.SLAInput{
+			Verdict: o.Verdict, ExceptionType: o.ExceptionType, ReconciliationStatus: o.ReconciliationStatus,
+			Open: status == "open", Coverage: o.Coverage, Rule: r, Age: now.Sub(c.CreatedAt),
+		})
 		outcomes[c.ID] = o
 		p.Ids = append(p.Ids, c.ID)
+		p.BaseVerdicts = append(p.BaseVerdicts, deref(o.Verdict))
+		p.BaseExceptionTypes = append(p.BaseExceptionTypes, deref(o.ExceptionType))
+		p.SlaRisks = append(p.SlaRisks, sla.SLARisk)
 		p.ActualAmounts = append(p.ActualAmounts, text(o.ActualAmount))
 		p.UnexplainedDeltas = append(p.UnexplainedDeltas, text(o.UnexplainedDelta))
 		p.ProviderFees = append(p.ProviderFees, text(o.ProviderFee))
@@ -290,9 +305,9 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 		p.DeveloperFees = append(p.DeveloperFees, text(o.DeveloperFee))
 		p.FxSpreads = append(p.FxSpreads, text(o.FxSpread))
 		p.RoundingDeltas = append(p.RoundingDeltas, text(o.RoundingDelta))
-		p.Verdicts = append(p.Verdicts, deref(o.Verdict))
+		p.Verdicts = append(p.Verdicts, deref(sla.Verdict))
 		p.ReconciliationStatuses = append(p.ReconciliationStatuses, o.ReconciliationStatus)
-		p.ExceptionTypes = append(p.ExceptionTypes, deref(o.ExceptionType))
+		p.ExceptionTypes = append(p.ExceptionTypes, deref(sla.ExceptionType))
 		p.CoverageProviders = append(p.CoverageProviders, o.Coverage.Provider)
 		p.CoverageChains = append(p.CoverageChains, o.Coverage.Chain)
 		p.CoverageBanks = append(p.CoverageBanks, o.Coverage.Bank)
@@ -300,6 +315,7 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 		p.RequiredLegsTotals = append(p.RequiredLegsTotals, int32(o.RequiredLegsTotal))
 		p.RequiredLegsPresents = append(p.RequiredLegsPresents, int32(o.RequiredLegsPresent))
 	}
+	p.EvaluatedAt = now
 	rows, err := q.SetCaseEvaluations(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("write evaluations: %w", err)
@@ -312,15 +328,15 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 		byID[r.ID] = r
 	}
 	updated := make([]db.ReconciliationCase, len(locked))
-	var ev db.InsertEventOutboxesManyParams
+	var events caseevent.Outbox
 	for i, l := range locked {
 		c, o, after := l.ReconciliationCase, outcomes[l.ReconciliationCase.ID], byID[l.ReconciliationCase.ID]
 		updated[i] = after
 		w.audit.Add(audit.Event{
 			OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, Type: "case.evaluated", Actor: actor,
-			Message: evaluationMessage(o), Payload: map[string]any{
-				"verdict": o.Verdict, "reconciliationStatus": o.ReconciliationStatus, "exceptionType": o.ExceptionType,
-				"unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
+			Message: evaluationMessage(o, after), Payload: map[string]any{
+				"verdict": after.Verdict, "reconciliationStatus": o.ReconciliationStatus, "exceptionType": after.ExceptionType,
+				"slaRisk": after.SlaRisk, "unexplainedDelta": decStr(o.UnexplainedDelta), "requiredLegsPresent": o.RequiredLegsPresent,
 				"requiredLegsTotal": o.RequiredLegsTotal,
 			},
 		})
@@ -334,22 +350,12 @@ func (s *Service) evaluateMany(ctx context.Context, w *work, locked []db.LockCas
 				Message: "Case " + verb + ".", Payload: map[string]any{"from": c.Status, "to": after.Status},
 			})
 		}
-		types, data, err := caseEvents(c, after)
-		if err != nil {
+		if err := events.Add(c, after); err != nil {
 			return nil, err
 		}
-		for _, t := range types {
-			ev.OrganizationIds = append(ev.OrganizationIds, after.OrganizationID)
-			ev.EventTypes = append(ev.EventTypes, t)
-			ev.CaseIds = append(ev.CaseIds, after.ID)
-			ev.Sequences = append(ev.Sequences, after.Version)
-			ev.Data = append(ev.Data, string(data))
-		}
 	}
-	if len(ev.EventTypes) > 0 {
-		if err := q.InsertEventOutboxesMany(ctx, ev); err != nil {
-			return nil, fmt.Errorf("record case events: %w", err)
-		}
+	if err := events.Flush(ctx, q); err != nil {
+		return nil, err
 	}
 	return updated, nil
 }

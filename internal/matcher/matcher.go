@@ -65,10 +65,18 @@ type Service struct {
 	pool      *pgxpool.Pool
 	q         *db.Queries
 	snapshots sync.Map // rule snapshot id → rule.Rule (snapshots never change)
+	// now is the clock SLA overlays are judged by (tests move it).
+	now func() time.Time
 }
 
 // New builds the service.
-func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
+func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool), now: time.Now} }
+
+// WithClock makes the service judge SLAs by now instead of the wall clock.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	s.now = now
+	return s
+}
 
 // Outcome is what became of a raw record.
 type Outcome = evidence.Outcome
@@ -403,46 +411,27 @@ func (s *Service) evaluate(ctx context.Context, w *work, c db.ReconciliationCase
 	return updated[0], nil
 }
 
-// caseEvents are the webhook events a change of outcome announces (none
-// when the outcome did not change), and their data.
-func caseEvents(before, after db.ReconciliationCase) ([]string, []byte, error) {
-	changed := deref(before.Verdict) != deref(after.Verdict) || before.ReconciliationStatus != after.ReconciliationStatus ||
-		deref(before.ExceptionType) != deref(after.ExceptionType) || before.Status != after.Status ||
-		deref(decStr(before.UnexplainedDelta.Dec())) != deref(decStr(after.UnexplainedDelta.Dec()))
-	if !changed {
-		return nil, nil, nil
-	}
-	types := []string{"reconciliation_case.updated"}
-	if after.ReconciliationStatus == recon.StatusReconciled && before.ReconciliationStatus != recon.StatusReconciled {
-		types = append(types, "reconciliation_case.reconciled")
-	}
-	if after.ExceptionType != nil && deref(before.ExceptionType) != *after.ExceptionType {
-		types = append(types, "reconciliation_case.exception")
-	}
-	data, err := json.Marshal(map[string]any{
-		"id": after.ID, "paymentIntentId": after.PaymentIntentID, "status": after.Status,
-		"reconciliationStatus": after.ReconciliationStatus, "verdict": after.Verdict, "exceptionType": after.ExceptionType,
-		"expectedAmount": after.ExpectedAmount.String(), "actualAmount": after.ActualAmount.Dec(),
-		"unexplainedDelta": after.UnexplainedDelta.Dec(), "version": after.Version, "updatedAt": after.UpdatedAt.UTC(),
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode case event: %w", err)
-	}
-	return types, data, nil
-}
-
-func evaluationMessage(o recon.Outcome) string {
-	if o.Verdict == nil {
+func evaluationMessage(o recon.Outcome, after db.ReconciliationCase) string {
+	if o.Verdict == nil && after.Verdict == nil {
 		return "Case evaluated: no evidence yet."
 	}
-	msg := fmt.Sprintf("Case evaluated: %s, %s", *o.Verdict, o.ReconciliationStatus)
+	msg := "Case evaluated: "
+	if o.Verdict == nil {
+		msg += "no evidence yet"
+	} else {
+		msg += fmt.Sprintf("%s, %s", *o.Verdict, o.ReconciliationStatus)
+	}
 	if o.ExceptionType != nil {
 		msg += ", exception " + *o.ExceptionType
 	}
 	if o.UnexplainedDelta != nil && !o.UnexplainedDelta.IsZero() {
 		msg += ", unexplained delta " + o.UnexplainedDelta.String()
 	}
-	return msg + fmt.Sprintf(" (%d of %d required legs present).", o.RequiredLegsPresent, o.RequiredLegsTotal)
+	msg += fmt.Sprintf(" (%d of %d required legs present)", o.RequiredLegsPresent, o.RequiredLegsTotal)
+	if deref(after.Verdict) != deref(o.Verdict) {
+		msg += "; late: " + deref(after.Verdict)
+	}
+	return msg + "."
 }
 
 func legParams(raw db.RawRecord, l evidence.Leg) db.InsertFlowLegParams {
