@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,9 +35,30 @@ import (
 	"github.com/reconlayer/reconlayer/worker"
 )
 
-// benchCmd runs `reconlayer bench evidence`: the evidence pipeline measured
-// end to end on this machine — real HTTP on loopback, the real api, worker,
-// Postgres and Redis — in a scratch database it creates and drops.
+const benchUsage = `usage: reconlayer bench evidence|sla [flags]   (in a scratch database next to DATABASE_URL)
+
+  evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-keep-db] [-cpuprofile file]
+  sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
+`
+
+// benchCmd runs `reconlayer bench evidence|sla`: measurements on this
+// machine in a scratch database it creates and drops.
+func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError(strings.TrimSpace(benchUsage))
+	}
+	switch args[0] {
+	case "evidence":
+		return benchEvidence(ctx, args[1:], stdout)
+	case "sla":
+		return benchSLA(ctx, args[1:], stdout)
+	}
+	return usageError(fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], strings.TrimSpace(benchUsage)))
+}
+
+// benchEvidence runs `reconlayer bench evidence`: the evidence pipeline
+// measured end to end on this machine — real HTTP on loopback, the real api,
+// worker, Postgres and Redis.
 //
 // Phases, repeated --runs times with fresh intents:
 //   - accept: evidence POSTed with Prefer: respond-async and no worker
@@ -44,10 +66,7 @@ import (
 //   - drain: a worker started on that backlog: matched per second.
 //   - end to end: evidence POSTed with respond-async while the worker
 //     runs: evidence matched per second from first POST to last match.
-func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "evidence" {
-		return usageError("bench evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-cpuprofile file]")
-	}
+func benchEvidence(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench evidence", flag.ContinueOnError)
 	n := fs.Int("n", 10000, "evidence records per phase")
 	conc := fs.Int("concurrency", 32, "concurrent HTTP clients")
@@ -56,7 +75,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	redisDB := fs.Int("redis-db", 255, "Redis database to use; it is flushed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (api, worker and clients) to this file")
 	keep := fs.Bool("keep-db", false, "keep the scratch database afterwards (to look at plans)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
 	if *n < 1 || *conc < 1 || *workers < 1 || *runs < 1 {
@@ -68,17 +87,11 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	b.keep = *keep
 	defer b.close()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	var results []benchRun
 	for i := range *runs {
@@ -90,14 +103,7 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "run %d: intents %.0f/s | accept %.0f/s p50 %.1f ms p99 %.1f ms | drain %.0f matched/s | end to end %.0f matched/s (accept %.0f/s, p99 %.1f ms)\n",
 			i+1, r.IntentsPerSec, r.AcceptPerSec, r.AcceptP50, r.AcceptP99, r.DrainPerSec, r.E2EPerSec, r.E2EAcceptPerSec, r.E2EP99)
 	}
-	med := func(f func(benchRun) float64) float64 {
-		v := make([]float64, len(results))
-		for i, r := range results {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
+	med := func(f func(benchRun) float64) float64 { return median(results, f) }
 	fmt.Fprintf(stdout, "\nmedian of %d runs, n=%d, %d clients, worker concurrency %d, GOMAXPROCS %d, %s:\n",
 		len(results), *n, *conc, *workers, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
 	fmt.Fprintf(stdout, "  intents created        %8.0f /s\n", med(func(r benchRun) float64 { return r.IntentsPerSec }))
@@ -118,10 +124,95 @@ type benchRun struct {
 	E2EPerSec, E2EAcceptPerSec, E2EP99 float64
 }
 
+// scratch is a database created next to DATABASE_URL's and migrated, so a
+// bench never touches real data; close drops it unless keep is set.
+type scratch struct {
+	admin *pgx.Conn
+	name  string
+	pool  *pgxpool.Pool
+	keep  bool
+}
+
+func newScratch(ctx context.Context, databaseURL string, maxConns int) (*scratch, error) {
+	admin, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	s := &scratch{admin: admin, name: "reconlayer_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")}
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{s.name}.Sanitize()); err != nil {
+		admin.Close(ctx)
+		return nil, fmt.Errorf("create scratch database: %w", err)
+	}
+	u, _ := url.Parse(databaseURL)
+	u.Path = "/" + s.name
+	q := u.Query()
+	q.Set("pool_max_conns", strconv.Itoa(maxConns))
+	u.RawQuery = q.Encode()
+	pcfg, err := backend.PoolConfig(u.String())
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		s.close()
+		return nil, err
+	}
+	m, err := migrate.New(s.pool, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	_, err = m.Up(ctx)
+	m.Close()
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *scratch) close() {
+	ctx := context.Background()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if s.keep {
+		fmt.Fprintf(os.Stderr, "scratch database kept: %s\n", s.name)
+	} else {
+		_, _ = s.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.name}.Sanitize()+" WITH (FORCE)")
+	}
+	_ = s.admin.Close(ctx)
+}
+
+// startCPUProfile profiles this process into path until the returned
+// function is called; an empty path profiles nothing.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// median is the median of f over runs (the upper one of an even count).
+func median[R any](runs []R, f func(R) float64) float64 {
+	v := make([]float64, len(runs))
+	for i, r := range runs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
 type bench struct {
-	admin   *pgx.Conn
-	dbName  string
-	pool    *pgxpool.Pool
+	*scratch
 	rdb     *redis.Client
 	reg     *metrics.Registry
 	base    string
@@ -129,7 +220,6 @@ type bench struct {
 	client  *http.Client
 	workers int
 	stop    func()
-	keep    bool
 }
 
 func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
@@ -137,43 +227,12 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A scratch database next to the configured one, so the bench never
-	// touches real data.
-	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	s, err := newScratch(ctx, cfg.DatabaseURL, 40)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	b := &bench{admin: admin, dbName: "reconlayer_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", ""), workers: workers}
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{b.dbName}.Sanitize()); err != nil {
-		admin.Close(ctx)
-		return nil, fmt.Errorf("create scratch database: %w", err)
-	}
-	u, _ := url.Parse(cfg.DatabaseURL)
-	u.Path = "/" + b.dbName
-	q := u.Query()
-	q.Set("pool_max_conns", "40")
-	u.RawQuery = q.Encode()
-	pcfg, err := backend.PoolConfig(u.String())
-	if err != nil {
-		b.close()
 		return nil, err
 	}
-	if b.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-		b.close()
-		return nil, err
-	}
+	b := &bench{scratch: s, workers: workers}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	m, err := migrate.New(b.pool, logger)
-	if err != nil {
-		b.close()
-		return nil, err
-	}
-	_, err = m.Up(ctx)
-	m.Close()
-	if err != nil {
-		b.close()
-		return nil, err
-	}
 	ropts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		b.close()
@@ -225,24 +284,14 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 }
 
 func (b *bench) close() {
-	ctx := context.Background()
 	if b.stop != nil {
 		b.stop()
 	}
-	if b.pool != nil {
-		b.pool.Close()
-	}
 	if b.rdb != nil {
-		_ = b.rdb.FlushDB(ctx).Err()
+		_ = b.rdb.FlushDB(context.Background()).Err()
 		_ = b.rdb.Close()
 	}
-	if b.admin != nil && b.keep {
-		fmt.Fprintf(os.Stderr, "scratch database kept: %s\n", b.dbName)
-		_ = b.admin.Close(ctx)
-	} else if b.admin != nil {
-		_, _ = b.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{b.dbName}.Sanitize()+" WITH (FORCE)")
-		_ = b.admin.Close(ctx)
-	}
+	b.scratch.close()
 }
 
 // post sends one JSON POST with a fresh Idempotency-Key and returns the status.
