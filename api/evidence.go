@@ -169,16 +169,8 @@ type receiptJSON struct {
 func renderEvidence(source, sourceRef string, receivedAt time.Time, signatureValid *bool, duplicate bool, o evidence.Outcome) receiptJSON {
 	out := receiptJSON{
 		Accepted: true, Duplicate: duplicate, RawRecordID: o.RawRecordID.String(), Source: source, SourceRef: sourceRef,
-		FlowLegIDs: uuidStrs(o.FlowLegIDs), MatchedCaseIDs: uuidStrs(o.MatchedCaseIDs), SignatureValid: signatureValid,
+		FlowLegIDs: mapSlice(o.FlowLegIDs, uuid.UUID.String), MatchedCaseIDs: mapSlice(o.MatchedCaseIDs, uuid.UUID.String), SignatureValid: signatureValid,
 		Status: o.Status, ReceivedAt: receivedAt.UTC().Format(time.RFC3339Nano), StatusURL: "/v1/evidence/" + o.RawRecordID.String(),
-	}
-	return out
-}
-
-func uuidStrs(ids []uuid.UUID) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = id.String()
 	}
 	return out
 }

@@ -113,7 +113,7 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 				item, err := gojson.Marshal(exportItem{
 					Case: renderCase(cs, r.PaymentIntent, r.SlaAgeMinutes, b.Audit[cs.ID], b.Legs[cs.ID]),
 					Evidence: evidenceJSON{CaseID: cs.ID.String(), PaymentIntentID: cs.PaymentIntentID.String(),
-						RawRecords: mapSlice(b.Raw[cs.ID], renderRawRecord), FlowLegs: renderLegs(b.Legs[cs.ID]),
+						RawRecords: mapSlice(b.Raw[cs.ID], renderRawRecord), FlowLegs: mapSlice(b.Legs[cs.ID], renderLeg),
 						MatchLinks: mapSlice(b.Links[cs.ID], renderLink)},
 				})
 				if err != nil {
@@ -136,14 +136,6 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 	}
 	_, err = w.WriteString("]}\n")
 	return err
-}
-
-func mapSlice[T, R any](in []T, f func(T) R) []R {
-	out := make([]R, len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
 }
 
 func flush(c *gin.Context, w *bufio.Writer) error {

@@ -297,7 +297,7 @@ func TestExportEncodingMatchesEncodingJSON(t *testing.T) {
 			RawRecords: mapSlice(bundle.Links, func(l db.MatchLink) rawRecordJSON {
 				return rawRecordJSON{ID: l.RawRecordID.String(), Payload: json.RawMessage(`{"a":"<&>","n":1.50}`)}
 			}),
-			FlowLegs: renderLegs(bundle.Legs), MatchLinks: mapSlice(bundle.Links, renderLink)},
+			FlowLegs: mapSlice(bundle.Legs, renderLeg), MatchLinks: mapSlice(bundle.Links, renderLink)},
 	}
 	std, err := json.Marshal(item)
 	require.NoError(t, err)

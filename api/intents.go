@@ -357,6 +357,6 @@ func (s *server) getIntent(c *gin.Context) {
 			ID: d.Case.ID.String(), Status: d.Case.Status, ReconciliationStatus: d.Case.ReconciliationStatus,
 			Verdict: d.Case.Verdict, ExceptionType: d.Case.ExceptionType, SLARisk: d.Case.SlaRisk,
 		},
-		AuditEvents: renderAudits(d.Audit),
+		AuditEvents: mapSlice(d.Audit, renderAudit),
 	})
 }

@@ -71,10 +71,12 @@ func renderAudit(e db.AuditEvent) auditEventJSON {
 	}
 }
 
-func renderAudits(events []db.AuditEvent) []auditEventJSON {
-	out := make([]auditEventJSON, len(events))
-	for i, e := range events {
-		out[i] = renderAudit(e)
+// mapSlice renders every element of a slice (an empty slice for none, so
+// that lists encode as [] and not null).
+func mapSlice[T, R any](in []T, f func(T) R) []R {
+	out := make([]R, len(in))
+	for i, v := range in {
+		out[i] = f(v)
 	}
 	return out
 }
@@ -117,14 +119,6 @@ func renderLeg(l db.FlowLeg) flowLegJSON {
 	}
 	if d := decStr(l.DestinationAmount); d != nil && l.DestinationCurrency != nil {
 		out.DestinationAmount = &amountJSON{*d, *l.DestinationCurrency}
-	}
-	return out
-}
-
-func renderLegs(legs []db.FlowLeg) []flowLegJSON {
-	out := make([]flowLegJSON, len(legs))
-	for i, l := range legs {
-		out[i] = renderLeg(l)
 	}
 	return out
 }
@@ -218,10 +212,10 @@ func renderCase(c db.ReconciliationCase, pi db.PaymentIntent, slaAge int32, even
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), PaymentIntent: renderIntent(pi),
 		Verdict: c.Verdict, UnexplainedDelta: decStr(c.UnexplainedDelta), SLAAgeMinutes: slaAge, SLARisk: c.SlaRisk,
 		RequiredLegsTotal: c.RequiredLegsTotal, RequiredLegsPresent: c.RequiredLegsPresent,
-		EvidenceCoverage: coverageOf(c), FlowLegs: renderLegs(legs),
+		EvidenceCoverage: coverageOf(c), FlowLegs: mapSlice(legs, renderLeg),
 		ProviderFee: decStr(c.ProviderFee), NetworkFee: decStr(c.NetworkFee), DeveloperFee: decStr(c.DeveloperFee),
 		FxSpread: decStr(c.FxSpread), RoundingDelta: decStr(c.RoundingDelta), Notes: c.Notes,
-		ReconciledAt: utcPtr(c.ReconciledAt), LastRunAt: utcPtr(c.LastRunAt), AuditEvents: renderAudits(events),
+		ReconciledAt: utcPtr(c.ReconciledAt), LastRunAt: utcPtr(c.LastRunAt), AuditEvents: mapSlice(events, renderAudit),
 		Status: c.Status, ReconciliationStatus: c.ReconciliationStatus, ExpectedCurrency: c.ExpectedCurrency,
 		RuleID: uuidStr(c.RuleID), Version: c.Version, ResolvedAt: utcPtr(c.ResolvedAt),
 	}
