@@ -166,18 +166,8 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 		links.Scores = append(links.Scores, numeric.From(b.link.Score))
 		links.Reasons = append(links.Reasons, b.link.Reason)
 		caseID, intentID := b.link.CaseID, b.link.PaymentIntentID
-		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, PaymentIntentID: &intentID,
-			Type: "evidence.received", Actor: ActorSystem,
-			Message: fmt.Sprintf("Evidence %s/%s received.", b.raw.Source, b.raw.SourceRef),
-			Payload: map[string]any{"source": b.raw.Source, "sourceRef": b.raw.SourceRef},
-		})
-		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, RawRecordID: &b.raw.ID, CaseID: &caseID, PaymentIntentID: &intentID,
-			Type: "leg.normalized", Actor: ActorSystem,
-			Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", b.leg.Type, b.leg.Amount.String(), b.leg.Currency, b.leg.Status),
-			Payload: map[string]any{"flowLegId": b.leg.ID, "type": b.leg.Type, "status": b.leg.Status, "amount": b.leg.Amount.String(), "currency": b.leg.Currency},
-		})
+		w.audit.Add(receivedEvent(b.raw, &caseID, &intentID))
+		w.audit.Add(normalizedEvent(b.raw, &caseID, &intentID, b.leg.ID, b.leg.Type, b.leg.Status, b.leg.Amount, b.leg.Currency))
 	}
 	attached, err := q.LinkLegs(ctx, links)
 	if err != nil {
@@ -195,13 +185,8 @@ func (s *Service) processMany(ctx context.Context, q *db.Queries, ids []uuid.UUI
 		linkIDs[r.FlowLegID] = r.ID
 	}
 	for _, b := range fast {
-		c, pi := b.link.CaseID, b.link.PaymentIntentID
-		w.audit.Add(audit.Event{
-			OrganizationID: b.raw.OrganizationID, CaseID: &c, PaymentIntentID: &pi, RawRecordID: &b.raw.ID,
-			Type: "match_link.created", Actor: ActorSystem,
-			Message: fmt.Sprintf("Linked %s leg by %s (score %s): %s", b.leg.Type, b.link.Strategy, b.link.Score.String(), b.link.Reason),
-			Payload: map[string]any{"matchLinkId": linkIDs[b.leg.ID], "flowLegId": b.leg.ID, "strategy": b.link.Strategy, "score": b.link.Score.String()},
-		})
+		w.audit.Add(linkEvent(b.raw.OrganizationID, b.link.CaseID, b.link.PaymentIntentID, b.raw.ID, linkIDs[b.leg.ID],
+			b.leg.ID, b.leg.Type, b.link, "active", ActorSystem))
 	}
 	if _, err := s.evaluateMany(ctx, w, locked, ActorSystem); err != nil {
 		return nil, err

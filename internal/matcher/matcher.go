@@ -127,11 +127,7 @@ func (w *work) flush(ctx context.Context) error { return w.audit.Flush(ctx, w.q)
 
 func (s *Service) process(ctx context.Context, w *work, raw db.RawRecord) (Outcome, error) {
 	out := Outcome{RawRecordID: raw.ID, FlowLegIDs: []uuid.UUID{}, MatchedCaseIDs: []uuid.UUID{}}
-	received := audit.Event{
-		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, Type: "evidence.received", Actor: ActorSystem,
-		Message: fmt.Sprintf("Evidence %s/%s received.", raw.Source, raw.SourceRef),
-		Payload: map[string]any{"source": raw.Source, "sourceRef": raw.SourceRef},
-	}
+	received := receivedEvent(raw, nil, nil)
 	leg, err := evidence.Normalize(raw.Source, raw.Payload, raw.ReceivedAt)
 	if err != nil {
 		// The api validated the payload, so this is a bug, not bad input:
@@ -157,12 +153,7 @@ func (s *Service) process(ctx context.Context, w *work, raw db.RawRecord) (Outco
 		received.CaseID, received.PaymentIntentID = &d.Links[0].CaseID, &d.Links[0].PaymentIntentID
 	}
 	w.audit.Add(received)
-	w.audit.Add(audit.Event{
-		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: received.CaseID, PaymentIntentID: received.PaymentIntentID,
-		Type: "leg.normalized", Actor: ActorSystem,
-		Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", fl.Type, fl.Amount.String(), fl.Currency, fl.Status),
-		Payload: map[string]any{"flowLegId": fl.ID, "type": fl.Type, "status": fl.Status, "amount": fl.Amount.String(), "currency": fl.Currency},
-	})
+	w.audit.Add(normalizedEvent(raw, received.CaseID, received.PaymentIntentID, fl.ID, fl.Type, fl.Status, fl.Amount, fl.Currency))
 	out.Status, out.MatchedCaseIDs, err = s.apply(ctx, w, fl, d)
 	if len(d.Links) > 0 {
 		out.Strategy = d.Links[0].Strategy
@@ -370,21 +361,47 @@ func attach(ctx context.Context, w *work, c db.ReconciliationCase, fl db.FlowLeg
 	if err != nil {
 		return fmt.Errorf("link leg: %w", err)
 	}
+	if status == "active" && link.Attached != 1 {
+		return fmt.Errorf("attach leg %s: already attached", fl.ID)
+	}
+	w.audit.Add(linkEvent(c.OrganizationID, c.ID, c.PaymentIntentID, fl.RawRecordID, link.ID, fl.ID, fl.Type, l, status, actor))
+	return nil
+}
+
+// The events of one piece of evidence, the same whether it is matched on its
+// own (Process) or in a batch (ProcessMany).
+
+func receivedEvent(raw db.RawRecord, caseID, intentID *uuid.UUID) audit.Event {
+	return audit.Event{
+		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: caseID, PaymentIntentID: intentID,
+		Type: "evidence.received", Actor: ActorSystem,
+		Message: fmt.Sprintf("Evidence %s/%s received.", raw.Source, raw.SourceRef),
+		Payload: map[string]any{"source": raw.Source, "sourceRef": raw.SourceRef},
+	}
+}
+
+func normalizedEvent(raw db.RawRecord, caseID, intentID *uuid.UUID, legID uuid.UUID, legType, status string,
+	amount numeric.Decimal, currency string) audit.Event {
+	return audit.Event{
+		OrganizationID: raw.OrganizationID, RawRecordID: &raw.ID, CaseID: caseID, PaymentIntentID: intentID,
+		Type: "leg.normalized", Actor: ActorSystem,
+		Message: fmt.Sprintf("Normalized into a %s leg of %s %s (%s).", legType, amount.String(), currency, status),
+		Payload: map[string]any{"flowLegId": legID, "type": legType, "status": status, "amount": amount.String(), "currency": currency},
+	}
+}
+
+// linkEvent records a match link made (status active) or suggested.
+func linkEvent(org, caseID, intentID, rawID, linkID, legID uuid.UUID, legType string, l match.Link, status, actor string) audit.Event {
 	eventType, verb := "match_link.created", "Linked"
-	if status == "active" {
-		if link.Attached != 1 {
-			return fmt.Errorf("attach leg %s: already attached", fl.ID)
-		}
-	} else {
+	if status != "active" {
 		eventType, verb = "match_link.suggested", "Suggested"
 	}
-	w.audit.Add(audit.Event{
-		OrganizationID: c.OrganizationID, CaseID: &c.ID, PaymentIntentID: &c.PaymentIntentID, RawRecordID: &fl.RawRecordID,
+	return audit.Event{
+		OrganizationID: org, CaseID: &caseID, PaymentIntentID: &intentID, RawRecordID: &rawID,
 		Type: eventType, Actor: actor,
-		Message: fmt.Sprintf("%s %s leg by %s (score %s): %s", verb, fl.Type, l.Strategy, l.Score.String(), l.Reason),
-		Payload: map[string]any{"matchLinkId": link.ID, "flowLegId": fl.ID, "strategy": l.Strategy, "score": l.Score.String()},
-	})
-	return nil
+		Message: fmt.Sprintf("%s %s leg by %s (score %s): %s", verb, legType, l.Strategy, l.Score.String(), l.Reason),
+		Payload: map[string]any{"matchLinkId": linkID, "flowLegId": legID, "strategy": l.Strategy, "score": l.Score.String()},
+	}
 }
 
 // Evaluate re-evaluates a case locked by the caller's transaction (q) and
