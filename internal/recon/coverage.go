@@ -70,13 +70,27 @@ func CoverageOf(r rule.Rule, legs []Leg) (c Coverage, total, present int) {
 		Bank:     of(rule.LegBank),
 		File:     of(rule.LegFile),
 	}
-	byType := map[string]string{rule.LegProvider: c.Provider, rule.LegOnchain: c.Chain, rule.LegBank: c.Bank, rule.LegFile: c.File}
 	for _, t := range r.RequiredLegTypes {
-		if byType[t] == CoveragePresent {
+		if c.forLeg(t) == CoveragePresent {
 			present++
 		}
 	}
 	return c, len(r.RequiredLegTypes), present
+}
+
+// forLeg is the coverage of one leg type (rule.Leg*).
+func (c Coverage) forLeg(legType string) string {
+	switch legType {
+	case rule.LegProvider:
+		return c.Provider
+	case rule.LegOnchain:
+		return c.Chain
+	case rule.LegBank:
+		return c.Bank
+	case rule.LegFile:
+		return c.File
+	}
+	return ""
 }
 
 func legStatusCoverage(status string) string {

@@ -1,7 +1,6 @@
 package recon
 
 import (
-	"slices"
 	"time"
 
 	"github.com/reconlayer/reconlayer/internal/rule"
@@ -76,8 +75,8 @@ func ApplySLA(in SLAInput) SLAOutcome {
 
 // legLate: a leg the rule requires is missing or still pending.
 func legLate(r rule.Rule, c Coverage) bool {
-	for t, cov := range map[string]string{rule.LegProvider: c.Provider, rule.LegOnchain: c.Chain, rule.LegBank: c.Bank, rule.LegFile: c.File} {
-		if (cov == CoverageMissing || cov == CoveragePending) && slices.Contains(r.RequiredLegTypes, t) {
+	for _, t := range r.RequiredLegTypes {
+		if cov := c.forLeg(t); cov == CoverageMissing || cov == CoveragePending {
 			return true
 		}
 	}
