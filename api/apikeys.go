@@ -14,6 +14,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
 // apiKeyJSON is the API key resource (DESIGN §2).
@@ -38,17 +39,9 @@ func renderAPIKey(k db.APIKey) apiKeyJSON {
 	return apiKeyJSON{
 		ID: k.ID.String(), OrganizationID: k.OrganizationID.String(), Name: k.Name, Prefix: k.Prefix,
 		Scopes: k.Scopes, Status: auth.KeyStatus(k, time.Now()), CreatedByUserID: k.CreatedByUserID,
-		LastUsedAt: utcPtr(k.LastUsedAt), ExpiresAt: utcPtr(k.ExpiresAt), RevokedAt: utcPtr(k.RevokedAt),
+		LastUsedAt: resource.UTCPtr(k.LastUsedAt), ExpiresAt: resource.UTCPtr(k.ExpiresAt), RevokedAt: resource.UTCPtr(k.RevokedAt),
 		Metadata: k.Metadata, CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC(),
 	}
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 type createAPIKeyRequest struct {

@@ -9,10 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
 // auditList reads GET /v1/audit-events with query and expects 200.
-func auditList(t *testing.T, b *bundle, token, query string) listResponse[auditEventJSON] {
+func auditList(t *testing.T, b *bundle, token, query string) listResponse[resource.AuditEvent] {
 	t.Helper()
 	path := "/v1/audit-events"
 	if query != "" {
@@ -20,10 +22,10 @@ func auditList(t *testing.T, b *bundle, token, query string) listResponse[auditE
 	}
 	rec := b.do(req{method: "GET", path: path, token: token})
 	require.Equal(t, 200, rec.Code, rec.Body.String())
-	return decode[listResponse[auditEventJSON]](t, rec)
+	return decode[listResponse[resource.AuditEvent]](t, rec)
 }
 
-func auditTypes(events []auditEventJSON) []string {
+func auditTypes(events []resource.AuditEvent) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = e.EventType
@@ -31,7 +33,7 @@ func auditTypes(events []auditEventJSON) []string {
 	return out
 }
 
-func auditIDs(events []auditEventJSON) []string {
+func auditIDs(events []resource.AuditEvent) []string {
 	out := make([]string, len(events))
 	for i, e := range events {
 		out[i] = e.ID

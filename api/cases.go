@@ -12,6 +12,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
@@ -57,16 +58,12 @@ func (s *server) listCases(c *gin.Context) {
 		return
 	}
 	respondList(c, pg, rows, total,
-		func(r db.ListCasesRow) caseJSON {
-			return renderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, rel.Audit[r.ReconciliationCase.ID], rel.Legs[r.ReconciliationCase.ID])
+		func(r db.ListCasesRow) resource.Case {
+			return resource.RenderCase(r.ReconciliationCase, r.PaymentIntent, r.SlaAgeMinutes, rel.Audit[r.ReconciliationCase.ID], rel.Legs[r.ReconciliationCase.ID])
 		},
 		func(r db.ListCasesRow) (time.Time, uuid.UUID) {
 			return r.ReconciliationCase.CreatedAt, r.ReconciliationCase.ID
 		})
-}
-
-func renderBundle(b cases.Bundle) caseJSON {
-	return renderCase(b.Row.ReconciliationCase, b.Row.PaymentIntent, b.Row.SlaAgeMinutes, b.Audit, b.Legs)
 }
 
 type noteRequest struct {
@@ -97,7 +94,7 @@ func (s *server) caseAction(c *gin.Context, run func(a cases.Action, finish txn.
 	a := cases.Action{OrganizationID: p.OrganizationID, CaseID: id, Actor: actor(p)}
 	render := func(ctx context.Context, tx pgx.Tx, cs db.ReconciliationCase) (any, error) {
 		b, err := cases.ReadBundle(ctx, db.New(tx), cs.OrganizationID, cs.ID)
-		return renderBundle(b), err
+		return resource.CaseOf(b), err
 	}
 	if err := run(a, completeWith(c, status[db.ReconciliationCase](http.StatusOK), render, nil)); err != nil {
 		abort(c, serviceError(err))
@@ -162,5 +159,5 @@ func (s *server) listAuditEvents(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	respondList(c, pg, rows, total, renderAudit, func(e db.AuditEvent) (time.Time, uuid.UUID) { return e.OccurredAt, e.ID })
+	respondList(c, pg, rows, total, resource.RenderAudit, func(e db.AuditEvent) (time.Time, uuid.UUID) { return e.OccurredAt, e.ID })
 }

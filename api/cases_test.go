@@ -9,9 +9,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
-func caseIDs(l listResponse[caseJSON]) []string {
+func caseIDs(l listResponse[resource.Case]) []string {
 	out := make([]string, len(l.Items))
 	for i, c := range l.Items {
 		out[i] = c.PaymentIntent.ExternalReference
@@ -43,11 +45,11 @@ func TestCaseListFilters(t *testing.T) {
 	mk("archived", "status = 'archived', verdict = 'delayed', exception_type = 'timing_delay'")
 	b.intent(b.org("Other"), "plain") // never listed for Acme
 
-	list := func(q string) listResponse[caseJSON] {
+	list := func(q string) listResponse[resource.Case] {
 		t.Helper()
 		rec := b.do(req{method: "GET", path: "/v1/reconciliation-cases" + q, token: key})
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		return decode[listResponse[caseJSON]](t, rec)
+		return decode[listResponse[resource.Case]](t, rec)
 	}
 	for q, want := range map[string][]string{
 		"":                                 {"archived", "tentative", "review", "matched", "plain", "late"},
@@ -106,10 +108,10 @@ func TestCasePaginationEdges(t *testing.T) {
 		require.Equal(t, []string{path}, e.Issues[0].Path, q)
 	}
 
-	get := func(q string) listResponse[caseJSON] {
+	get := func(q string) listResponse[resource.Case] {
 		rec := b.do(req{method: "GET", path: "/v1/reconciliation-cases" + q, token: key})
 		require.Equal(t, 200, rec.Code, rec.Body.String())
-		return decode[listResponse[caseJSON]](t, rec)
+		return decode[listResponse[resource.Case]](t, rec)
 	}
 	def := get("")
 	require.Equal(t, 25, def.Limit)
@@ -159,11 +161,11 @@ func TestCaseActionsAndTransitions(t *testing.T) {
 		return b.do(req{method: "POST", path: base + "/" + action, token: key, body: body,
 			headers: map[string]string{"Idempotency-Key": uuid.NewString()}})
 	}
-	ok := func(action, body string) caseJSON {
+	ok := func(action, body string) resource.Case {
 		t.Helper()
 		rec := act(action, body)
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		return decode[caseJSON](t, rec)
+		return decode[resource.Case](t, rec)
 	}
 	conflict := func(action string) {
 		t.Helper()
@@ -221,6 +223,6 @@ func TestCaseActionsAndTransitions(t *testing.T) {
 	r2 := b.do(req{method: "POST", path: base + "/notes", token: key, body: `{"note":"once"}`, headers: h})
 	require.Equal(t, r1.Body.String(), r2.Body.String())
 	require.Equal(t, "true", r2.Header().Get("Idempotency-Replayed"))
-	after := decode[caseJSON](t, b.do(req{method: "GET", path: base, token: key}))
+	after := decode[resource.Case](t, b.do(req{method: "GET", path: base, token: key}))
 	require.EqualValues(t, 9, after.Version, "the replayed note was applied once")
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
 // overviewJSON is what an ops dashboard shows first: how many cases of a
@@ -44,7 +45,7 @@ type overviewVerdictsJSON struct {
 
 func renderOverview(from, to *time.Time, r db.DashboardOverviewRow) overviewJSON {
 	return overviewJSON{
-		From: utcPtr(from), To: utcPtr(to),
+		From: resource.UTCPtr(from), To: resource.UTCPtr(to),
 		Counts: overviewCountsJSON{
 			Total: r.Total, Open: r.Open, Reconciled: r.Reconciled, Tentatively: r.TentativelyReconciled, NeedsReview: r.NeedsReview,
 			Unreconciled: r.Unreconciled, Exceptions: r.Exceptions, SLARisk: r.SlaRisk, Delayed: r.Delayed,

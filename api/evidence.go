@@ -18,6 +18,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/money"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
 
@@ -169,7 +170,7 @@ type receiptJSON struct {
 func renderEvidence(source, sourceRef string, receivedAt time.Time, signatureValid *bool, duplicate bool, o evidence.Outcome) receiptJSON {
 	out := receiptJSON{
 		Accepted: true, Duplicate: duplicate, RawRecordID: o.RawRecordID.String(), Source: source, SourceRef: sourceRef,
-		FlowLegIDs: mapSlice(o.FlowLegIDs, uuid.UUID.String), MatchedCaseIDs: mapSlice(o.MatchedCaseIDs, uuid.UUID.String), SignatureValid: signatureValid,
+		FlowLegIDs: resource.MapSlice(o.FlowLegIDs, uuid.UUID.String), MatchedCaseIDs: resource.MapSlice(o.MatchedCaseIDs, uuid.UUID.String), SignatureValid: signatureValid,
 		Status: o.Status, ReceivedAt: receivedAt.UTC().Format(time.RFC3339Nano), StatusURL: "/v1/evidence/" + o.RawRecordID.String(),
 	}
 	return out

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/rule"
 )
 
@@ -54,16 +55,16 @@ func evIntent(t *testing.T, b *bundle, token, body string) createIntentResponse 
 	return decode[createIntentResponse](t, rec)
 }
 
-func evCase(t *testing.T, b *bundle, token, caseID string) caseJSON {
+func evCase(t *testing.T, b *bundle, token, caseID string) resource.Case {
 	t.Helper()
 	rec := b.do(req{method: "GET", path: "/v1/reconciliation-cases/" + caseID, token: token})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	return decode[caseJSON](t, rec)
+	return decode[resource.Case](t, rec)
 }
 
 // evPollCase reads a case until done says so or timeout passes, and returns
 // the last read: the caller asserts on it, so a failure shows what was seen.
-func evPollCase(t *testing.T, b *bundle, token, caseID string, timeout time.Duration, done func(caseJSON) bool) caseJSON {
+func evPollCase(t *testing.T, b *bundle, token, caseID string, timeout time.Duration, done func(resource.Case) bool) resource.Case {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -97,7 +98,7 @@ func evS(p *string) string {
 	return *p
 }
 
-func evTypes(c caseJSON) []string {
+func evTypes(c resource.Case) []string {
 	out := make([]string, len(c.AuditEvents))
 	for i, e := range c.AuditEvents {
 		out[i] = e.EventType
@@ -110,7 +111,7 @@ type evMoney struct {
 	Expected, Actual, ProviderFee, NetworkFee, DeveloperFee, FxSpread, Rounding, Unexplained string
 }
 
-func evMoneyOf(c caseJSON) evMoney {
+func evMoneyOf(c resource.Case) evMoney {
 	return evMoney{c.ExpectedAmount, evS(c.ActualAmount), evS(c.ProviderFee), evS(c.NetworkFee), evS(c.DeveloperFee),
 		evS(c.FxSpread), evS(c.RoundingDelta), evS(c.UnexplainedDelta)}
 }
@@ -120,7 +121,7 @@ type evJudgement struct {
 	Status, ReconciliationStatus, Verdict, ExceptionType string
 }
 
-func evJudgementOf(c caseJSON) evJudgement {
+func evJudgementOf(c resource.Case) evJudgement {
 	return evJudgement{c.Status, c.ReconciliationStatus, evS(c.Verdict), evS(c.ExceptionType)}
 }
 
@@ -291,7 +292,7 @@ func TestEvidenceStablecoinPayoutDecomposition(t *testing.T) {
 
 	// run creates the intent and sends both pieces of evidence in org; it
 	// returns the case and the two receipts.
-	run := func(key string) (caseJSON, receiptJSON, receiptJSON) {
+	run := func(key string) (resource.Case, receiptJSON, receiptJSON) {
 		t.Helper()
 		created := evIntent(t, b, key, intentBody)
 		p := evReceipt(t, evPost(b, key, "provider", providerBody), http.StatusCreated)
@@ -343,7 +344,7 @@ func TestEvidenceStablecoinPayoutDecomposition(t *testing.T) {
 	}
 	require.Len(t, ev.FlowLegs, 2)
 	require.Len(t, ev.MatchLinks, 2)
-	strategies := map[string]matchLinkJSON{}
+	strategies := map[string]resource.MatchLink{}
 	for _, l := range ev.MatchLinks {
 		strategies[l.FlowLegID] = l
 	}
@@ -534,7 +535,7 @@ func TestEvidenceBeforeIntentIsClaimed(t *testing.T) {
 	require.Len(t, r.FlowLegIDs, 1)
 
 	created := evIntent(t, b, key, `{"externalReference":"late_1","sourceAmount":"75.00","sourceCurrency":"USD","paymentType":"other"}`)
-	c := evPollCase(t, b, key, created.CaseID, 10*time.Second, func(c caseJSON) bool { return c.ReconciliationStatus == "reconciled" })
+	c := evPollCase(t, b, key, created.CaseID, 10*time.Second, func(c resource.Case) bool { return c.ReconciliationStatus == "reconciled" })
 	require.Equal(t, evJudgement{"resolved", "reconciled", "matched", "<nil>"}, evJudgementOf(c), "the claim attaches the earlier evidence")
 	require.Equal(t, evMoney{"75", "75", "0", "0", "0", "0", "0", "0"}, evMoneyOf(c))
 	require.Len(t, c.FlowLegs, 1)
@@ -1006,7 +1007,7 @@ func TestEvidenceAmbiguousEvidenceClaimedByAStrongKey(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return evCount(t, b, "SELECT count(*) FROM task_outbox") == 0
 	}, 10*time.Second, 20*time.Millisecond, "the claim task ran")
-	c := evPollCase(t, b, key, created.CaseID, 3*time.Second, func(c caseJSON) bool { return c.ReconciliationStatus == "reconciled" })
+	c := evPollCase(t, b, key, created.CaseID, 3*time.Second, func(c resource.Case) bool { return c.ReconciliationStatus == "reconciled" })
 	require.Equal(t, evJudgement{"resolved", "reconciled", "matched", "<nil>"}, evJudgementOf(c),
 		"amb_3's case claims the evidence by its provider transfer id")
 	require.Len(t, c.FlowLegs, 1)
@@ -1017,7 +1018,7 @@ func TestEvidenceAmbiguousEvidenceClaimedByAStrongKey(t *testing.T) {
 	}
 
 	later := evIntent(t, b, key, `{"externalReference":"amb_named","sourceAmount":"50.00","sourceCurrency":"EUR","paymentType":"other"}`)
-	c = evPollCase(t, b, key, later.CaseID, 10*time.Second, func(c caseJSON) bool { return c.ReconciliationStatus == "reconciled" })
+	c = evPollCase(t, b, key, later.CaseID, 10*time.Second, func(c resource.Case) bool { return c.ReconciliationStatus == "reconciled" })
 	require.Equal(t, "matched", *c.Verdict, "the named intent claims its evidence")
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
 // exportFilters echoes the filters an export was made with (seed 001).
@@ -31,16 +32,16 @@ type exportFilters struct {
 
 // evidenceJSON is the evidence bundle of one exported case.
 type evidenceJSON struct {
-	CaseID          string          `json:"caseId"`
-	PaymentIntentID string          `json:"paymentIntentId"`
-	RawRecords      []rawRecordJSON `json:"rawRecords"`
-	FlowLegs        []flowLegJSON   `json:"flowLegs"`
-	MatchLinks      []matchLinkJSON `json:"matchLinks"`
+	CaseID          string               `json:"caseId"`
+	PaymentIntentID string               `json:"paymentIntentId"`
+	RawRecords      []resource.RawRecord `json:"rawRecords"`
+	FlowLegs        []resource.FlowLeg   `json:"flowLegs"`
+	MatchLinks      []resource.MatchLink `json:"matchLinks"`
 }
 
 type exportItem struct {
-	Case     caseJSON     `json:"case"`
-	Evidence evidenceJSON `json:"evidence"`
+	Case     resource.Case `json:"case"`
+	Evidence evidenceJSON  `json:"evidence"`
 }
 
 func queryPtr(c *gin.Context, name string) *string {
@@ -89,7 +90,7 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 	filters := exportFilters{
 		From: queryPtr(c, "from"), To: queryPtr(c, "to"), Status: p.Status, ReconciliationStatus: p.ReconciliationStatus,
 		ExternalReference: p.ExternalReference, Verdicts: p.Verdicts,
-		ExceptionType: p.ExceptionType, SLARisk: p.SlaRisk, PaymentIntentID: uuidStr(p.PaymentIntentID),
+		ExceptionType: p.ExceptionType, SLARisk: p.SlaRisk, PaymentIntentID: resource.UUIDStr(p.PaymentIntentID),
 	}
 	first := true
 	err := s.cases.Export(c.Request.Context(), p,
@@ -111,10 +112,11 @@ func (s *server) exportJSON(c *gin.Context, w *bufio.Writer, p db.ListCasesParam
 				// same bytes as encoding/json for these types, with less reflection
 				// per value: the export's JSON encoder is its busiest goroutine.
 				item, err := gojson.Marshal(exportItem{
-					Case: renderCase(cs, r.PaymentIntent, r.SlaAgeMinutes, b.Audit[cs.ID], b.Legs[cs.ID]),
+					Case: resource.RenderCase(cs, r.PaymentIntent, r.SlaAgeMinutes, b.Audit[cs.ID], b.Legs[cs.ID]),
 					Evidence: evidenceJSON{CaseID: cs.ID.String(), PaymentIntentID: cs.PaymentIntentID.String(),
-						RawRecords: mapSlice(b.Raw[cs.ID], renderRawRecord), FlowLegs: mapSlice(b.Legs[cs.ID], renderLeg),
-						MatchLinks: mapSlice(b.Links[cs.ID], renderLink)},
+						RawRecords: resource.MapSlice(b.Raw[cs.ID], resource.RenderRawRecord),
+						FlowLegs:   resource.MapSlice(b.Legs[cs.ID], resource.RenderLeg),
+						MatchLinks: resource.MapSlice(b.Links[cs.ID], resource.RenderLink)},
 				})
 				if err != nil {
 					return err
@@ -195,13 +197,13 @@ func (s *server) exportCSV(c *gin.Context, w *bufio.Writer, p db.ListCasesParams
 		func(b cases.ExportBatch) error {
 			for _, r := range b.Cases {
 				cs, pi := r.ReconciliationCase, r.PaymentIntent
-				cov := coverageOf(cs)
+				cov := resource.CoverageOf(cs)
 				err := cw.Write([]string{
 					cs.ID.String(), cs.OrganizationID.String(), pi.ID.String(), cell(pi.ExternalReference), cs.Status,
 					cs.ReconciliationStatus, opt(cs.Verdict), opt(cs.ExceptionType), cs.ExpectedAmount.String(),
-					cs.ExpectedCurrency, opt(decStr(cs.ActualAmount)), opt(decStr(cs.UnexplainedDelta)),
-					opt(decStr(cs.ProviderFee)), opt(decStr(cs.NetworkFee)), opt(decStr(cs.DeveloperFee)),
-					opt(decStr(cs.FxSpread)), opt(decStr(cs.RoundingDelta)), strconv.Itoa(int(r.SlaAgeMinutes)),
+					cs.ExpectedCurrency, opt(resource.DecStr(cs.ActualAmount)), opt(resource.DecStr(cs.UnexplainedDelta)),
+					opt(resource.DecStr(cs.ProviderFee)), opt(resource.DecStr(cs.NetworkFee)), opt(resource.DecStr(cs.DeveloperFee)),
+					opt(resource.DecStr(cs.FxSpread)), opt(resource.DecStr(cs.RoundingDelta)), strconv.Itoa(int(r.SlaAgeMinutes)),
 					strconv.FormatBool(cs.SlaRisk), strconv.Itoa(int(cs.RequiredLegsTotal)),
 					strconv.Itoa(int(cs.RequiredLegsPresent)), cov.Expected, cov.Provider, cov.Chain, cov.Bank, cov.File,
 					pi.PaymentType, cell(opt(pi.PaymentSubtype)), pi.Direction, pi.SourceAmount.String(), pi.SourceCurrency,

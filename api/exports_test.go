@@ -20,6 +20,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/matcher"
+	"github.com/reconlayer/reconlayer/internal/resource"
 )
 
 func TestExportJSONHasTheSeedShape(t *testing.T) {
@@ -292,12 +293,12 @@ func TestExportEncodingMatchesEncodingJSON(t *testing.T) {
 	bundle, err := cases.New(b.pool, matcher.New(b.pool)).Get(ctx, org, r.Case.ID)
 	require.NoError(t, err)
 	item := exportItem{
-		Case: renderBundle(bundle),
+		Case: resource.CaseOf(bundle),
 		Evidence: evidenceJSON{CaseID: r.Case.ID.String(), PaymentIntentID: r.Intent.ID.String(),
-			RawRecords: mapSlice(bundle.Links, func(l db.MatchLink) rawRecordJSON {
-				return rawRecordJSON{ID: l.RawRecordID.String(), Payload: json.RawMessage(`{"a":"<&>","n":1.50}`)}
+			RawRecords: resource.MapSlice(bundle.Links, func(l db.MatchLink) resource.RawRecord {
+				return resource.RawRecord{ID: l.RawRecordID.String(), Payload: json.RawMessage(`{"a":"<&>","n":1.50}`)}
 			}),
-			FlowLegs: mapSlice(bundle.Legs, renderLeg), MatchLinks: mapSlice(bundle.Links, renderLink)},
+			FlowLegs: resource.MapSlice(bundle.Legs, resource.RenderLeg), MatchLinks: resource.MapSlice(bundle.Links, resource.RenderLink)},
 	}
 	std, err := json.Marshal(item)
 	require.NoError(t, err)

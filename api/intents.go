@@ -19,6 +19,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/money"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
@@ -277,44 +278,6 @@ func orEmptyMap(m map[string]any) map[string]any {
 	return m
 }
 
-// intentFullJSON is an intent with every field it was created with (list items).
-type intentFullJSON struct {
-	intentJSON
-	Direction            string          `json:"direction"`
-	ExpectedFxRate       *string         `json:"expectedFxRate"`
-	DeveloperFeeExpected *string         `json:"developerFeeExpected"`
-	ProviderTransferID   *string         `json:"providerTransferId"`
-	TxHash               *string         `json:"txHash"`
-	ClientCompletedAt    *time.Time      `json:"clientCompletedAt"`
-	References           json.RawMessage `json:"references"`
-	Metadata             json.RawMessage `json:"metadata"`
-}
-
-// intentDetailJSON is GET /v1/payment-intents/{id}: the intent, its case
-// summary and its audit trail.
-type intentDetailJSON struct {
-	intentFullJSON
-	Case        caseSummaryJSON  `json:"case"`
-	AuditEvents []auditEventJSON `json:"auditEvents"`
-}
-
-type caseSummaryJSON struct {
-	ID                   string  `json:"id"`
-	Status               string  `json:"status"`
-	ReconciliationStatus string  `json:"reconciliationStatus"`
-	Verdict              *string `json:"verdict"`
-	ExceptionType        *string `json:"exceptionType"`
-	SLARisk              bool    `json:"slaRisk"`
-}
-
-func renderIntentFull(pi db.PaymentIntent) intentFullJSON {
-	return intentFullJSON{
-		intentJSON: renderIntent(pi), Direction: pi.Direction, ExpectedFxRate: decStr(pi.ExpectedFxRate),
-		DeveloperFeeExpected: decStr(pi.DeveloperFeeExpected), ProviderTransferID: pi.ProviderTransferID,
-		TxHash: pi.TxHash, ClientCompletedAt: utcPtr(pi.ClientCompletedAt), References: pi.References, Metadata: pi.Metadata,
-	}
-}
-
 var intentStatuses = []string{"pending", "processing", "completed", "failed", "reversed"}
 
 func (s *server) listIntents(c *gin.Context) {
@@ -338,7 +301,7 @@ func (s *server) listIntents(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	respondList(c, pg, rows, total, renderIntentFull, func(pi db.PaymentIntent) (time.Time, uuid.UUID) { return pi.CreatedAt, pi.ID })
+	respondList(c, pg, rows, total, resource.RenderIntentFull, func(pi db.PaymentIntent) (time.Time, uuid.UUID) { return pi.CreatedAt, pi.ID })
 }
 
 func (s *server) getIntent(c *gin.Context) {
@@ -351,12 +314,5 @@ func (s *server) getIntent(c *gin.Context) {
 		abort(c, serviceError(err))
 		return
 	}
-	c.JSON(http.StatusOK, intentDetailJSON{
-		intentFullJSON: renderIntentFull(d.Intent),
-		Case: caseSummaryJSON{
-			ID: d.Case.ID.String(), Status: d.Case.Status, ReconciliationStatus: d.Case.ReconciliationStatus,
-			Verdict: d.Case.Verdict, ExceptionType: d.Case.ExceptionType, SLARisk: d.Case.SlaRisk,
-		},
-		AuditEvents: mapSlice(d.Audit, renderAudit),
-	})
+	c.JSON(http.StatusOK, resource.RenderIntentDetail(d.Intent, d.Case, d.Audit))
 }

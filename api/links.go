@@ -11,6 +11,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/matcher"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
 
@@ -33,13 +34,13 @@ func (r *linkRequest) validate(is *issues) {
 }
 
 type linkResultJSON struct {
-	MatchLink matchLinkJSON `json:"matchLink"`
-	Case      caseJSON      `json:"case"`
+	MatchLink resource.MatchLink `json:"matchLink"`
+	Case      resource.Case      `json:"case"`
 }
 
 func (s *server) renderLinkResult(ctx context.Context, tx pgx.Tx, r matcher.LinkResult) (any, error) {
 	b, err := cases.ReadBundle(ctx, db.New(tx), r.Case.OrganizationID, r.Case.ID)
-	return linkResultJSON{MatchLink: renderLink(r.Link), Case: renderBundle(b)}, err
+	return linkResultJSON{MatchLink: resource.RenderLink(r.Link), Case: resource.CaseOf(b)}, err
 }
 
 // linkLeg is POST /v1/reconciliation-cases/{id}/links: attach a free leg by

@@ -24,6 +24,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
@@ -176,7 +177,7 @@ func NewRouter(d Deps) *gin.Engine {
 
 	cs := v1.Group("/reconciliation-cases")
 	cs.GET("", caseRead, s.listCases)
-	cs.GET("/:id", caseRead, byID("Reconciliation case", s.cases.Get, renderBundle))
+	cs.GET("/:id", caseRead, byID("Reconciliation case", s.cases.Get, resource.CaseOf))
 	cs.POST("/:id/notes", caseWrite, s.idempotent, s.addCaseNote)
 	cs.POST("/:id/resolve", caseWrite, s.idempotent, s.statusAction((*cases.Service).Resolve))
 	cs.POST("/:id/reopen", caseWrite, s.idempotent, s.statusAction((*cases.Service).Reopen))

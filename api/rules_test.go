@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/rule"
 )
 
@@ -30,11 +31,11 @@ func rulesMustPost(b *bundle, token, body string) ruleJSON {
 }
 
 // getCaseJSON reads a case through the API.
-func rulesGetCase(b *bundle, token string, id uuid.UUID) caseJSON {
+func rulesGetCase(b *bundle, token string, id uuid.UUID) resource.Case {
 	b.t.Helper()
 	rec := b.do(req{method: "GET", path: "/v1/reconciliation-cases/" + id.String(), token: token})
 	require.Equal(b.t, 200, rec.Code, rec.Body.String())
-	return decode[caseJSON](b.t, rec)
+	return decode[resource.Case](b.t, rec)
 }
 
 // rulesIssuesByPath indexes an error's issues by their joined path; a path named
@@ -540,7 +541,7 @@ func TestCaseKeepsItsRuleSnapshot(t *testing.T) {
 	rec = b.do(req{method: "POST", path: "/v1/reconciliation-cases/" + old.Case.ID.String() + "/rerun", token: tok,
 		headers: map[string]string{"Idempotency-Key": uuid.NewString()}})
 	require.Equal(t, 200, rec.Code, rec.Body.String())
-	rerun := decode[caseJSON](t, rec)
+	rerun := decode[resource.Case](t, rec)
 	require.EqualValues(t, 1, rerun.RequiredLegsTotal)
 	require.Equal(t, "missing", rerun.EvidenceCoverage.Bank)
 	require.Equal(t, "not_required", rerun.EvidenceCoverage.Provider)

@@ -14,6 +14,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/matcher"
+	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/sla"
 )
 
@@ -89,7 +90,7 @@ func TestSLAWalkthroughOnTimeDelayedAtRiskReconciled(t *testing.T) {
 	rec := b.do(req{method: "GET", path: "/v1/reconciliation-cases?slaRisk=true", token: key})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var list struct {
-		Items []caseJSON `json:"items"`
+		Items []resource.Case `json:"items"`
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &list))
 	require.Len(t, list.Items, 1)
@@ -102,7 +103,7 @@ func TestSLAWalkthroughOnTimeDelayedAtRiskReconciled(t *testing.T) {
 	var doc struct {
 		Total int `json:"total"`
 		Items []struct {
-			Case caseJSON `json:"case"`
+			Case resource.Case `json:"case"`
 		} `json:"items"`
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
-
-	"github.com/google/uuid"
 )
 
 // nullable distinguishes a field that is absent (Set false), null (Set,
@@ -34,11 +32,3 @@ func (n *nullable[T]) UnmarshalJSON(b []byte) error {
 func (nullable[T]) shapeType() reflect.Type { return reflect.TypeFor[T]() }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func uuidStr(id *uuid.UUID) *string {
-	if id == nil {
-		return nil
-	}
-	s := id.String()
-	return &s
-}
