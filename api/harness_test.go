@@ -99,15 +99,20 @@ func (b *bundle) newRouter() *gin.Engine {
 // withWorker runs beside the router, for the rest of the test, what the api
 // and worker processes run: the outcome waiter and a real asynq worker on
 // the test's Redis. Evidence POSTs then get the matcher's outcome.
-func (b *bundle) withWorker() *bundle {
+// Its webhook sends follow the api's URL policy unless tweak says otherwise.
+func (b *bundle) withWorker(tweak ...func(*worker.Config)) *bundle {
 	b.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b.waiter = tasks.NewWaiter(b.redis, logger)
 	waiterDone := make(chan struct{})
 	go func() { b.waiter.Run(ctx); close(waiterDone) }()
-	w := worker.New(worker.Config{Concurrency: 4, ShutdownTimeout: 5 * time.Second},
-		worker.Deps{Logger: logger, Pool: b.pool, Redis: b.redis, Metrics: metrics.New()})
+	cfg := worker.Config{Concurrency: 4, ShutdownTimeout: 5 * time.Second, Webhooks: worker.DefaultWebhookConfig()}
+	cfg.Webhooks.Policy = b.opts.Webhooks
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	w := worker.New(cfg, worker.Deps{Logger: logger, Pool: b.pool, Redis: b.redis, Metrics: metrics.New()})
 	workerDone := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(workerDone) }()
 	b.t.Cleanup(func() { cancel(); <-workerDone; <-waiterDone })

@@ -18,6 +18,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/intent"
@@ -27,6 +28,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
 // Deps is what the router needs from the process.
@@ -51,6 +53,8 @@ type Options struct {
 	IdempotencyTTL     time.Duration       // stored responses are replayed for this long
 	EvidenceWait       time.Duration       // how long evidence POSTs wait for the matcher by default
 	EnqueueTimeout     time.Duration       // past this, an enqueue is left to the outbox sweeper
+	Webhooks           egress.Policy       // which endpoint URLs are accepted
+	WebhookTimeout     time.Duration       // one webhook attempt (bounds its task)
 }
 
 // DefaultOptions are the documented defaults (DESIGN §3).
@@ -62,6 +66,7 @@ func DefaultOptions() Options {
 		IdempotencyTTL:     24 * time.Hour,
 		EvidenceWait:       2 * time.Second,
 		EnqueueTimeout:     time.Second,
+		WebhookTimeout:     10 * time.Second,
 	}
 }
 
@@ -82,6 +87,7 @@ type server struct {
 	enqueuer      *tasks.Enqueuer
 	waiter        *tasks.Waiter
 	evidenceCount *prometheus.CounterVec
+	webhooks      *webhook.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -103,11 +109,15 @@ func NewRouter(d Deps) *gin.Engine {
 	if o.EnqueueTimeout == 0 {
 		o.EnqueueTimeout = def.EnqueueTimeout
 	}
+	if o.WebhookTimeout == 0 {
+		o.WebhookTimeout = def.WebhookTimeout
+	}
 	waiter := d.Waiter
 	if waiter == nil {
 		waiter = tasks.NewWaiter(d.Redis, d.Logger) // never run: never ready
 	}
 	match := matcher.New(d.Pool)
+	client := asynq.NewClientFromRedisClient(d.Redis)
 	s := &server{
 		logger: d.Logger, pool: d.Pool, redis: d.Redis, opts: o,
 		auth:          auth.NewAuthenticator(db.New(d.Pool), o.Session, o.Usage),
@@ -119,9 +129,10 @@ func NewRouter(d Deps) *gin.Engine {
 		cases:         cases.New(d.Pool, match),
 		matcher:       match,
 		evidence:      evidence.New(d.Pool),
-		enqueuer:      tasks.NewEnqueuer(asynq.NewClientFromRedisClient(d.Redis)),
+		enqueuer:      tasks.NewEnqueuer(client),
 		waiter:        waiter,
 		evidenceCount: d.Metrics.Evidence,
+		webhooks:      webhook.NewService(d.Pool, webhook.NewEnqueuer(client, o.WebhookTimeout), d.Logger),
 	}
 
 	r := gin.New()
@@ -161,6 +172,19 @@ func NewRouter(d Deps) *gin.Engine {
 	keys.GET("/:id", byID("API key", s.apiKeys.Get, renderAPIKey))
 	keys.PATCH("/:id", s.updateAPIKey)
 	keys.DELETE("/:id", byID("API key", s.revokeAPIKey, renderAPIKey))
+
+	hooks := v1.Group("/webhook-endpoints", requireSession)
+	hooks.POST("", s.idempotent, s.createWebhookEndpoint)
+	hooks.GET("", s.listWebhookEndpoints)
+	hooks.GET("/:id", byID("Webhook endpoint", s.webhooks.Get, renderWebhookEndpoint))
+	hooks.PATCH("/:id", s.updateWebhookEndpoint)
+	hooks.DELETE("/:id", byID("Webhook endpoint", s.webhooks.Delete, renderWebhookEndpoint))
+	hooks.POST("/:id/rotate-secret", s.idempotent, s.rotateWebhookSecret)
+	hooks.POST("/:id/test", s.idempotent, s.testWebhookEndpoint)
+	hooks.GET("/:id/deliveries", s.listWebhookDeliveries)
+	deliveries := v1.Group("/webhook-deliveries", requireSession)
+	deliveries.GET("/:id", byID("Webhook delivery", s.webhooks.GetDelivery, renderWebhookDelivery))
+	deliveries.POST("/:id/retry", s.idempotent, s.retryWebhookDelivery)
 
 	intents := v1.Group("/payment-intents")
 	intents.POST("", requireScope("payment_intents:write"), s.idempotent, s.createIntent)

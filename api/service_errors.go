@@ -12,11 +12,16 @@ import (
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
 // CodeInvalidCaseTransition: a case action that makes no sense in the
 // case's status (archive twice, reopen an open case).
 const CodeInvalidCaseTransition = "invalid_case_transition"
+
+// CodeWebhookEndpointDisabled: a delivery retried while its endpoint is
+// disabled.
+const CodeWebhookEndpointDisabled = "webhook_endpoint_disabled"
 
 // serviceError maps the services' errors to the envelope; anything else is
 // a 500 (abort logs it and hides its text).
@@ -58,6 +63,13 @@ func serviceError(err error) error {
 		e := NewError(http.StatusConflict, CodeInvalidCaseTransition, "Cannot %s a case that is %s.", transition.Action, transition.From)
 		e.Details = gin.H{"action": transition.Action, "status": transition.From}
 		return e
+	case errors.Is(err, webhook.ErrNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Webhook endpoint not found.")
+	case errors.Is(err, webhook.ErrDeliveryNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Webhook delivery not found.")
+	case errors.Is(err, webhook.ErrEndpointDisabled):
+		return NewError(http.StatusConflict, CodeWebhookEndpointDisabled,
+			"The delivery's webhook endpoint is disabled; enable it (PATCH status active) before retrying.")
 	case errors.Is(err, idempotency.ErrLeaseLost):
 		return NewError(http.StatusConflict, CodeIdempotencyInProgress,
 			"Another request with this Idempotency-Key took over; retry shortly to get its result.")

@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
@@ -14,6 +17,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
 // tenancyFixture makes, in an organization, the resource a parameterized
@@ -89,6 +93,65 @@ var tenancyFixtures = map[string]tenancyFixture{
 			require.Nil(t, k.RevokedAt)
 		},
 	},
+	"/v1/webhook-endpoints/:id":               webhookEndpointFixture(`{"url":"https://hijack.example.com/"}`),
+	"/v1/webhook-endpoints/:id/deliveries":    webhookEndpointFixture(""),
+	"/v1/webhook-endpoints/:id/rotate-secret": webhookEndpointFixture(""),
+	"/v1/webhook-endpoints/:id/test":          webhookEndpointFixture(""),
+	"/v1/webhook-deliveries/:id":              webhookDeliveryFixture(),
+	"/v1/webhook-deliveries/:id/retry":        webhookDeliveryFixture(),
+}
+
+// webhookDeliveryFixture makes a ping delivery; another organization's
+// retry makes no attempt.
+func webhookDeliveryFixture() tenancyFixture {
+	return tenancyFixture{
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			e := tenancyEndpoint(b, org)
+			// No worker runs: the ping stays queued, unattempted.
+			d, err := webhook.NewService(b.pool, webhook.NewEnqueuer(asynq.NewClientFromRedisClient(b.redis), time.Second), slog.Default()).
+				Test(context.Background(), org, e.ID, nil)
+			require.NoError(b.t, err)
+			return map[string]string{"id": d.ID.String()}
+		},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			d, err := b.q.GetWebhookDelivery(context.Background(), db.GetWebhookDeliveryParams{OrganizationID: org, ID: uuid.MustParse(ids["id"])})
+			require.NoError(t, err)
+			require.Zero(t, d.WebhookDelivery.AttemptCount)
+			pending, err := asynq.NewInspectorFromRedisClient(b.redis).ListPendingTasks(webhook.Queue, asynq.PageSize(1000))
+			require.NoError(t, err)
+			for _, task := range pending {
+				require.NotContains(t, task.ID, ids["id"]+":manual", "no retry was queued")
+			}
+		},
+	}
+}
+
+func tenancyEndpoint(b *bundle, org uuid.UUID) db.WebhookEndpoint {
+	e, err := webhook.NewService(b.pool, nil, slog.Default()).Create(context.Background(),
+		webhook.CreateInput{OrganizationID: org, URL: "https://victim.example.com/hooks", SubscribedEvents: []string{"*"}}, nil)
+	require.NoError(b.t, err)
+	return e.Endpoint
+}
+
+// webhookEndpointFixture makes an endpoint; whatever another organization
+// tries, it keeps its URL, secret and status, and gets no ping.
+func webhookEndpointFixture(body string) tenancyFixture {
+	return tenancyFixture{
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			return map[string]string{"id": tenancyEndpoint(b, org).ID.String()}
+		},
+		bodies: map[string]string{"PATCH": body},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			e, err := b.q.GetWebhookEndpoint(context.Background(), db.GetWebhookEndpointParams{OrganizationID: org, ID: uuid.MustParse(ids["id"])})
+			require.NoError(t, err, "the endpoint was not deleted")
+			require.Equal(t, "https://victim.example.com/hooks", e.Url)
+			require.Equal(t, "active", e.Status)
+			require.Nil(t, e.PreviousSecret, "the secret was not rotated")
+			n, err := b.q.CountWebhookDeliveries(context.Background(), db.CountWebhookDeliveriesParams{OrganizationID: org, EndpointID: e.ID})
+			require.NoError(t, err)
+			require.Zero(t, n, "no ping was sent")
+		},
+	}
 }
 
 // caseFixture makes a case; whatever another organization tries, it stays

@@ -119,3 +119,10 @@ FROM reconciliation_cases
 WHERE organization_id = @organization_id
   AND (sqlc.narg(created_from)::timestamptz IS NULL OR created_at >= sqlc.narg(created_from))
   AND (sqlc.narg(created_to)::timestamptz IS NULL OR created_at < sqlc.narg(created_to));
+
+-- name: GetCasesByIDs :many
+-- Cases rendered together (webhook payloads of a dispatch batch).
+SELECT sqlc.embed(c), sqlc.embed(pi),
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = @organization_id AND c.id = ANY(@ids::uuid[]);

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
 // matchEvidence handles evidence:match. The matcher's transaction makes a
@@ -65,9 +66,12 @@ func claimForCase(m *matcher.Service, logger *slog.Logger) asynq.HandlerFunc {
 }
 
 // sweepOutbox handles the periodic outbox sweep.
-func sweepOutbox(s *tasks.Sweeper) asynq.HandlerFunc {
+func sweepOutbox(s *tasks.Sweeper, d *webhook.Dispatcher) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error {
 		_, err := s.Sweep(ctx)
+		if _, werr := d.Sweep(ctx); werr != nil {
+			err = errors.Join(err, werr)
+		}
 		return err
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/sla"
 	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
 // Queues and their relative priorities: asynq polls a queue in proportion
@@ -47,6 +48,8 @@ type Config struct {
 	// ShutdownTimeout is how long running tasks may finish after a stop
 	// signal; tasks still running then are re-queued for another worker.
 	ShutdownTimeout time.Duration
+	// Webhooks tunes sending webhooks (zero: DefaultWebhookConfig).
+	Webhooks WebhookConfig
 }
 
 // Worker is one asynq server with ReconLayer's handlers.
@@ -55,6 +58,11 @@ type Worker struct {
 	mux     *asynq.ServeMux
 	log     *slog.Logger
 	batcher *batcher
+	// The webhook queue's own server, and the dispatcher feeding it.
+	hooks      *asynq.Server
+	hooksMux   *asynq.ServeMux
+	dispatcher *webhook.Dispatcher
+	idle       time.Duration
 }
 
 // New builds a worker; nothing runs until Run.
@@ -80,10 +88,26 @@ func New(cfg Config, d Deps) *Worker {
 	})
 	mux := asynq.NewServeMux()
 	m := matcher.New(d.Pool)
+	hooks := cfg.Webhooks
+	if hooks.Concurrency == 0 {
+		hooks = DefaultWebhookConfig()
+	}
+	client := asynq.NewClientFromRedisClient(d.Redis)
+	enq := webhook.NewEnqueuer(client, hooks.Timeout)
 	// Batches of up to 100 records, up to 4 at once; a lone record waits
 	// 2 ms for company.
-	w := &Worker{srv: srv, mux: mux, log: d.Logger, batcher: newBatcher(m, 100, 4, 2*time.Millisecond)}
-	register(mux, d, m, w.batcher)
+	w := &Worker{
+		srv: srv, mux: mux, log: d.Logger, batcher: newBatcher(m, 100, 4, 2*time.Millisecond),
+		hooks: newWebhookServer(hooks, d), hooksMux: asynq.NewServeMux(),
+		dispatcher: webhook.NewDispatcher(d.Pool, enq, d.Logger), idle: hooks.DispatchIdle,
+	}
+	register(mux, d, m, w.batcher, client, w.dispatcher)
+	var outcome *prometheus.CounterVec
+	var latency *prometheus.HistogramVec
+	if d.Metrics != nil {
+		outcome, latency = d.Metrics.WebhookDeliveries, d.Metrics.WebhookLatency
+	}
+	w.hooksMux.Handle(webhook.TaskType, deliverWebhook(webhook.NewDeliverer(d.Pool, enq, d.Logger, hooks.DelivererConfig, outcome, latency)))
 	return w
 }
 
@@ -104,7 +128,7 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 }
 
 // register binds every task type to its handler.
-func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher) {
+func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, client *asynq.Client, dispatcher *webhook.Dispatcher) {
 	// The lease and TTL only matter to claims; expiry reads expires_at.
 	mux.Handle(TypeExpireIdempotency, expireIdempotency(idempotency.NewStore(d.Pool, time.Minute, 24*time.Hour), d.Logger))
 	var matches *prometheus.CounterVec
@@ -114,7 +138,7 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher) {
 	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(b, d.Redis, matches, d.Logger))
 	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
 	mux.Handle(TypeSLAScore, scoreSLA(sla.New(d.Pool), d.Logger))
-	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, asynq.NewClientFromRedisClient(d.Redis), d.Logger)))
+	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, client, d.Logger), dispatcher))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.
@@ -129,8 +153,20 @@ func (w *Worker) Run(ctx context.Context) error {
 		<-batched
 		return fmt.Errorf("start worker: %w", err)
 	}
+	if err := w.hooks.Start(w.hooksMux); err != nil {
+		w.srv.Shutdown()
+		stop()
+		<-batched
+		return fmt.Errorf("start webhook worker: %w", err)
+	}
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() { w.dispatcher.Run(dctx, w.idle); close(dispatched) }()
 	w.log.Info("worker started")
 	<-ctx.Done()
+	stopDispatch()
+	<-dispatched
+	w.hooks.Shutdown()
 	w.srv.Shutdown()
 	stop()
 	<-batched

@@ -35,13 +35,14 @@ import (
 	"github.com/reconlayer/reconlayer/worker"
 )
 
-const benchUsage = `usage: reconlayer bench evidence|sla [flags]   (in a scratch database next to DATABASE_URL)
+const benchUsage = `usage: reconlayer bench evidence|sla|webhooks [flags]   (in a scratch database next to DATABASE_URL)
 
   evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-keep-db] [-cpuprofile file]
   sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
+  webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
 `
 
-// benchCmd runs `reconlayer bench evidence|sla`: measurements on this
+// benchCmd runs `reconlayer bench evidence|sla|webhooks`: measurements on this
 // machine in a scratch database it creates and drops.
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -52,6 +53,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return benchEvidence(ctx, args[1:], stdout)
 	case "sla":
 		return benchSLA(ctx, args[1:], stdout)
+	case "webhooks":
+		return benchWebhooks(ctx, args[1:], stdout)
 	}
 	return usageError(fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], strings.TrimSpace(benchUsage)))
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/dbtest"
@@ -304,18 +306,38 @@ func TestQuickstartWalkthrough(t *testing.T) {
 		// on a loaded test machine the worker may take longer than that, so
 		// the bound is raised (the flow and the answers are the same).
 		"RECONLAYER_EVIDENCE_WAIT": "30s",
+		// The README's local webhook receiver, on this machine over http.
+		"RECONLAYER_WEBHOOK_ALLOW_INSECURE": "true", "RECONLAYER_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
 	all, base := e2eStartServing(t, "all", env, "all")
 	require.Contains(t, all.out.String(), `"msg":"migrations applied"`)
 
-	_, key := e2eOrgAndKey(t, dbURL)
+	org, key := e2eOrgAndKey(t, dbURL)
 	c := newE2EClient(base, key)
+
+	// A webhook endpoint, made with a dashboard session.
+	var mu sync.Mutex
+	var hooks []e2eHook
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		hooks = append(hooks, e2eHook{r.Header.Clone(), body})
+		mu.Unlock()
+	}))
+	t.Cleanup(receiver.Close)
+	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": dbURL, "RECONLAYER_SESSION_SECRET": adminSecret},
+		"session-token", "--org", org, "--user", "me")["token"].(string)
+	code, _, endpoint := newE2EClient(base, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
+		map[string]any{"url": receiver.URL + "/reconlayer", "subscribedEvents": []string{"payment_intent.created", "reconciliation_case.reconciled"}}, nil)
+	require.Equal(t, http.StatusCreated, code, "%v", endpoint)
+	secret, _ := endpoint["secret"].(string)
 
 	// Step 2: the payment intent.
 	code, _, intent := c.call(t, http.MethodPost, "/v1/payment-intents", e2eIntent("order_1001", "100.00"), nil)
 	require.Equal(t, http.StatusCreated, code, "%v", intent)
 	caseID, _ := intent["caseId"].(string)
 	require.NotEmpty(t, caseID, "%v", intent)
+	intentID1 := intent["paymentIntentId"]
 	require.Equal(t, "order_1001", intent["externalReference"])
 	require.Equal(t, "created", intent["outcome"])
 	require.Nil(t, intent["verdict"])
@@ -365,7 +387,36 @@ func TestQuickstartWalkthrough(t *testing.T) {
 	require.EqualValues(t, 1, counts["needsReview"], "%v", overview)
 	require.EqualValues(t, 0, counts["slaRisk"], "%v", overview)
 
+	// The webhooks: both intents' creation and the first one's
+	// reconciliation, each once, signed with the endpoint's secret.
+	wh, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	var got []string
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		got = got[:0]
+		for _, h := range hooks {
+			require.NoError(t, wh.Verify(h.body, h.header))
+			var ev struct {
+				Type string         `json:"type"`
+				Data map[string]any `json:"data"`
+			}
+			require.NoError(t, json.Unmarshal(h.body, &ev))
+			got = append(got, ev.Type+" "+fmt.Sprint(ev.Data["externalReference"], ev.Data["id"]))
+		}
+		return len(got) == 3
+	}, 30*time.Second, 50*time.Millisecond)
+	require.ElementsMatch(t, []string{"payment_intent.created order_1001" + fmt.Sprint(intentID1),
+		"payment_intent.created order_1002" + fmt.Sprint(intent["paymentIntentId"]),
+		"reconciliation_case.reconciled <nil>" + caseID}, got)
+
 	all.stop(t)
+}
+
+type e2eHook struct {
+	header http.Header
+	body   []byte
 }
 
 // TestWorkerKilledMidBatchLosesNothing: api, worker and scheduler run as

@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/logging"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/migrate"
@@ -90,7 +91,11 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 		logger.Info("metrics listening", "addr", metricsLn.Addr().String())
 	}
 	if runWorker {
-		w := worker.New(worker.Config{Concurrency: cfg.WorkerConcurrency, Queues: cfg.WorkerQueues, ShutdownTimeout: cfg.ShutdownTimeout},
+		hooks := worker.DefaultWebhookConfig()
+		hooks.Concurrency, hooks.PerEndpoint = cfg.Webhooks.Concurrency, cfg.Webhooks.PerEndpoint
+		hooks.Timeout, hooks.DisableAfter = cfg.Webhooks.Timeout, cfg.Webhooks.DisableAfter
+		hooks.Policy = egress.Policy{AllowInsecure: cfg.Webhooks.AllowInsecure, AllowPrivate: cfg.Webhooks.AllowPrivate}
+		w := worker.New(worker.Config{Concurrency: cfg.WorkerConcurrency, Queues: cfg.WorkerQueues, ShutdownTimeout: cfg.ShutdownTimeout, Webhooks: hooks},
 			worker.Deps{Logger: logger, Pool: pool, Redis: rdb, Metrics: reg})
 		g.Go(func() error { return w.Run(gctx) })
 	}
@@ -111,6 +116,8 @@ func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
 	o.MaxJSONBodyBytes = cfg.MaxJSONBodyBytes
 	o.IdempotencyLease = cfg.IdempotencyLease
 	o.EvidenceWait = cfg.EvidenceWait
+	o.Webhooks = egress.Policy{AllowInsecure: cfg.Webhooks.AllowInsecure, AllowPrivate: cfg.Webhooks.AllowPrivate}
+	o.WebhookTimeout = cfg.Webhooks.Timeout
 	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWKSURL != "" {
 		// keyfunc caches the key set and refreshes it in the background.

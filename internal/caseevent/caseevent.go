@@ -1,5 +1,6 @@
 // Package caseevent says which webhook events a change to a reconciliation
-// case announces, and with what data. The matcher and the SLA scorer record
+// case (or its creation, with its payment intent) announces, and with what
+// data. The matcher and the SLA scorer record
 // them in the event outbox in the transaction that makes the change, with the
 // case's new version as the sequence consumers order updates by.
 package caseevent
@@ -14,12 +15,13 @@ import (
 	"github.com/reconlayer/reconlayer/internal/recon"
 )
 
-// Event types about cases.
+// Event types about cases and their intents.
 const (
-	Updated    = "reconciliation_case.updated"
-	Reconciled = "reconciliation_case.reconciled"
-	Exception  = "reconciliation_case.exception"
-	SLARisk    = "reconciliation_case.sla_risk"
+	IntentCreated = "payment_intent.created"
+	Updated       = "reconciliation_case.updated"
+	Reconciled    = "reconciliation_case.reconciled"
+	Exception     = "reconciliation_case.exception"
+	SLARisk       = "reconciliation_case.sla_risk"
 )
 
 // Of returns the events a change from before to after announces (none when
@@ -66,13 +68,24 @@ func (o *Outbox) Add(before, after db.ReconciliationCase) error {
 		return err
 	}
 	for _, t := range types {
-		o.p.OrganizationIds = append(o.p.OrganizationIds, after.OrganizationID)
-		o.p.EventTypes = append(o.p.EventTypes, t)
-		o.p.CaseIds = append(o.p.CaseIds, after.ID)
-		o.p.Sequences = append(o.p.Sequences, after.Version)
-		o.p.Data = append(o.p.Data, string(data))
+		o.add(after, t, data)
 	}
 	return nil
+}
+
+// Created queues the payment_intent.created event of a new intent and its
+// case c.
+func (o *Outbox) Created(c db.ReconciliationCase) {
+	data := fmt.Appendf(nil, `{"paymentIntentId":%q,"caseId":%q}`, c.PaymentIntentID, c.ID)
+	o.add(c, IntentCreated, data)
+}
+
+func (o *Outbox) add(c db.ReconciliationCase, eventType string, data []byte) {
+	o.p.OrganizationIds = append(o.p.OrganizationIds, c.OrganizationID)
+	o.p.EventTypes = append(o.p.EventTypes, eventType)
+	o.p.CaseIds = append(o.p.CaseIds, c.ID)
+	o.p.Sequences = append(o.p.Sequences, c.Version)
+	o.p.Data = append(o.p.Data, string(data))
 }
 
 // Len is the number of queued events.

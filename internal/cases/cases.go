@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/caseevent"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/page"
 	"github.com/reconlayer/reconlayer/internal/txn"
@@ -89,6 +90,30 @@ func ReadBundle(ctx context.Context, q *db.Queries, org, id uuid.UUID) (Bundle, 
 		return Bundle{}, err
 	}
 	return Bundle{Row: row, Audit: rel.Audit[id], Legs: rel.Legs[id], Links: rel.Links[id]}, nil
+}
+
+// ReadBundles reads several cases of one organization with everything
+// ReadBundle reads, in four queries whatever their number. Cases that do not
+// exist are absent from the map.
+func ReadBundles(ctx context.Context, q *db.Queries, org uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Bundle, error) {
+	rows, err := q.GetCasesByIDs(ctx, db.GetCasesByIDsParams{OrganizationID: org, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("read cases: %w", err)
+	}
+	found := make([]string, len(rows))
+	for i, r := range rows {
+		found[i] = r.ReconciliationCase.ID.String()
+	}
+	rel, err := related(ctx, q, org, found, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]Bundle, len(rows))
+	for _, r := range rows {
+		id := r.ReconciliationCase.ID
+		out[id] = Bundle{Row: db.GetCaseRow(r), Audit: rel.Audit[id], Legs: rel.Legs[id], Links: rel.Links[id]}
+	}
+	return out, nil
 }
 
 // List returns a page of cases, their audit events by case, and the total
@@ -345,11 +370,23 @@ func (s *Service) setStatus(ctx context.Context, a Action, action, to, eventType
 	finish txn.Finish[db.ReconciliationCase]) (db.ReconciliationCase, error) {
 	return s.change(ctx, a, action, func(q *db.Queries, c db.ReconciliationCase) (db.ReconciliationCase, audit.Event, error) {
 		updated, err := q.SetCaseStatus(ctx, db.SetCaseStatusParams{OrganizationID: c.OrganizationID, ID: c.ID, Status: to})
+		if err != nil {
+			return c, audit.Event{}, err
+		}
+		// A status change announces itself (a rerun's evaluation records
+		// its own events).
+		var events caseevent.Outbox
+		if err := events.Add(c, updated); err != nil {
+			return c, audit.Event{}, err
+		}
+		if err := events.Flush(ctx, q); err != nil {
+			return c, audit.Event{}, err
+		}
 		payload := map[string]any{"from": c.Status, "to": to}
 		if reason != nil {
 			payload["reason"] = *reason
 		}
-		return updated, audit.Event{Type: eventType, Message: message, Payload: payload}, err
+		return updated, audit.Event{Type: eventType, Message: message, Payload: payload}, nil
 	}, finish)
 }
 

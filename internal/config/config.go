@@ -56,6 +56,20 @@ type Config struct {
 	// SLAScoreInterval is how often the scheduler has SLA risk and delays
 	// scored (RECONLAYER_SLA_SCORE_INTERVAL).
 	SLAScoreInterval time.Duration
+	Webhooks         Webhooks
+}
+
+// Webhooks tunes outbound webhooks.
+type Webhooks struct {
+	Concurrency  int           // RECONLAYER_WEBHOOK_CONCURRENCY: sends under way per worker process
+	PerEndpoint  int           // RECONLAYER_WEBHOOK_ENDPOINT_CONCURRENCY: of which to one endpoint
+	Timeout      time.Duration // RECONLAYER_WEBHOOK_TIMEOUT: one attempt
+	DisableAfter time.Duration // RECONLAYER_WEBHOOK_DISABLE_AFTER: continuous failure that disables an endpoint
+	// RECONLAYER_WEBHOOK_ALLOW_INSECURE: http:// endpoint URLs accepted.
+	AllowInsecure bool
+	// RECONLAYER_WEBHOOK_ALLOW_PRIVATE: endpoints may resolve to loopback,
+	// private, link-local or metadata addresses (local development only).
+	AllowPrivate bool
 }
 
 // Error is a configuration problem tied to one variable.
@@ -151,6 +165,9 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if cfg.SLAScoreInterval, err = time.ParseDuration(every); err != nil || cfg.SLAScoreInterval < time.Second || cfg.SLAScoreInterval > 24*time.Hour {
 		return Config{}, &Error{"RECONLAYER_SLA_SCORE_INTERVAL", fmt.Sprintf("%q is not a duration from 1s to 24h", every)}
 	}
+	if cfg.Webhooks, err = webhooks(get); err != nil {
+		return Config{}, err
+	}
 	if cfg.WorkerQueues, err = queues(get("RECONLAYER_WORKER_QUEUES", "critical=6,default=3,low=1")); err != nil {
 		return Config{}, err
 	}
@@ -160,6 +177,48 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 		return Config{}, &Error{"RECONLAYER_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", level)}
 	}
 	return cfg, nil
+}
+
+func webhooks(get func(name, def string) string) (Webhooks, error) {
+	var w Webhooks
+	var err error
+	if w.Concurrency, err = positiveInt("RECONLAYER_WEBHOOK_CONCURRENCY", get("RECONLAYER_WEBHOOK_CONCURRENCY", "50"), 1000); err != nil {
+		return w, err
+	}
+	if w.PerEndpoint, err = positiveInt("RECONLAYER_WEBHOOK_ENDPOINT_CONCURRENCY", get("RECONLAYER_WEBHOOK_ENDPOINT_CONCURRENCY", "10"), 1000); err != nil {
+		return w, err
+	}
+	if w.Timeout, err = duration("RECONLAYER_WEBHOOK_TIMEOUT", get("RECONLAYER_WEBHOOK_TIMEOUT", "10s"), time.Second, time.Minute); err != nil {
+		return w, err
+	}
+	if w.DisableAfter, err = duration("RECONLAYER_WEBHOOK_DISABLE_AFTER", get("RECONLAYER_WEBHOOK_DISABLE_AFTER", "120h"), time.Minute, 90*24*time.Hour); err != nil {
+		return w, err
+	}
+	if w.AllowInsecure, err = boolean("RECONLAYER_WEBHOOK_ALLOW_INSECURE", get("RECONLAYER_WEBHOOK_ALLOW_INSECURE", "false")); err != nil {
+		return w, err
+	}
+	if w.AllowPrivate, err = boolean("RECONLAYER_WEBHOOK_ALLOW_PRIVATE", get("RECONLAYER_WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return w, err
+	}
+	return w, nil
+}
+
+func duration(name, raw string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil || d < lo || d > hi {
+		return 0, &Error{name, fmt.Sprintf("%q is not a duration from %s to %s", raw, lo, hi)}
+	}
+	return d, nil
+}
+
+func boolean(name, raw string) (bool, error) {
+	switch strings.ToLower(raw) {
+	case "true", "1", "yes":
+		return true, nil
+	case "false", "0", "no":
+		return false, nil
+	}
+	return false, &Error{name, fmt.Sprintf("%q is not true or false", raw)}
 }
 
 func checkURL(name, raw string, schemes ...string) error {

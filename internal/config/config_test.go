@@ -78,6 +78,14 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "500ms"},
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "48h"},
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "every minute"},
+		{"RECONLAYER_WEBHOOK_CONCURRENCY", "0"},
+		{"RECONLAYER_WEBHOOK_ENDPOINT_CONCURRENCY", "-1"},
+		{"RECONLAYER_WEBHOOK_TIMEOUT", "100ms"},
+		{"RECONLAYER_WEBHOOK_TIMEOUT", "5m"},
+		{"RECONLAYER_WEBHOOK_DISABLE_AFTER", "5 days"},
+		{"RECONLAYER_WEBHOOK_DISABLE_AFTER", "10s"},
+		{"RECONLAYER_WEBHOOK_ALLOW_INSECURE", "maybe"},
+		{"RECONLAYER_WEBHOOK_ALLOW_PRIVATE", "on"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
@@ -116,4 +124,19 @@ func TestSLAScoreInterval(t *testing.T) {
 	cfg, err = LoadFrom(env(map[string]string{"RECONLAYER_SLA_SCORE_INTERVAL": "5m"}))
 	require.NoError(t, err)
 	require.Equal(t, 5*time.Minute, cfg.SLAScoreInterval)
+}
+
+func TestWebhookSettings(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, Webhooks{Concurrency: 50, PerEndpoint: 10, Timeout: 10 * time.Second, DisableAfter: 120 * time.Hour}, cfg.Webhooks,
+		"defaults: https only, no private addresses")
+	cfg, err = LoadFrom(env(map[string]string{
+		"RECONLAYER_WEBHOOK_CONCURRENCY": "8", "RECONLAYER_WEBHOOK_ENDPOINT_CONCURRENCY": "2", "RECONLAYER_WEBHOOK_TIMEOUT": "3s",
+		"RECONLAYER_WEBHOOK_DISABLE_AFTER": "24h", "RECONLAYER_WEBHOOK_ALLOW_INSECURE": "true", "RECONLAYER_WEBHOOK_ALLOW_PRIVATE": "TRUE",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Webhooks{Concurrency: 8, PerEndpoint: 2, Timeout: 3 * time.Second, DisableAfter: 24 * time.Hour,
+		AllowInsecure: true, AllowPrivate: true}, cfg.Webhooks)
 }

@@ -50,6 +50,8 @@ type EventOutbox struct {
 	Data           []byte
 	CreatedAt      time.Time
 	DispatchedAt   *time.Time
+	EndpointID     *uuid.UUID
+	Payload        []byte
 }
 
 type FlowLeg struct {
@@ -255,4 +257,56 @@ type TaskOutbox struct {
 	Attempts       int32
 	CreatedAt      time.Time
 	NextAttemptAt  time.Time
+}
+
+type WebhookAttempt struct {
+	ID             uuid.UUID
+	DeliveryID     uuid.UUID
+	OrganizationID uuid.UUID
+	Number         int32
+	Trigger        string
+	Outcome        string
+	Url            string
+	StatusCode     *int32
+	LatencyMs      int32
+	ResponseBody   *string
+	Error          *string
+	AttemptedAt    time.Time
+}
+
+type WebhookDelivery struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	EndpointID     uuid.UUID
+	EventID        uuid.UUID
+	EventType      string
+	Status         string
+	AttemptCount   int32
+	NextAttempt    int32
+	NextAttemptAt  *time.Time
+	LastAttemptAt  *time.Time
+	LastStatusCode *int32
+	LastError      *string
+	SucceededAt    *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type WebhookEndpoint struct {
+	ID                      uuid.UUID
+	OrganizationID          uuid.UUID
+	Url                     string
+	Description             *string
+	SubscribedEvents        []string
+	Status                  string
+	DisabledReason          *string
+	DisabledAt              *time.Time
+	Secret                  string
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
+	FailingSince            *time.Time
+	Metadata                []byte
+	CreatedByUserID         *string
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
 }

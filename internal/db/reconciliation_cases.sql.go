@@ -413,6 +413,107 @@ func (q *Queries) GetCaseByIntent(ctx context.Context, arg GetCaseByIntentParams
 	return i, err
 }
 
+const getCasesByIDs = `-- name: GetCasesByIDs :many
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type, c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee, c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present, c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.rule_snapshot_id, c.version, c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at, c.auto_resolved, c.base_verdict, c.base_exception_type, pi.id, pi.organization_id, pi.external_reference, pi.source_amount, pi.source_currency, pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction, pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.expected_fx_rate, pi.developer_fee_expected, pi.provider_transfer_id, pi.tx_hash, pi.client_completed_at, pi."references", pi.metadata, pi.status, pi.created_at, pi.updated_at, pi.reference_values,
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1 AND c.id = ANY($2::uuid[])
+`
+
+type GetCasesByIDsParams struct {
+	OrganizationID uuid.UUID
+	Ids            []uuid.UUID
+}
+
+type GetCasesByIDsRow struct {
+	ReconciliationCase ReconciliationCase
+	PaymentIntent      PaymentIntent
+	SlaAgeMinutes      int32
+}
+
+// Cases rendered together (webhook payloads of a dispatch batch).
+func (q *Queries) GetCasesByIDs(ctx context.Context, arg GetCasesByIDsParams) ([]GetCasesByIDsRow, error) {
+	rows, err := q.db.Query(ctx, getCasesByIDs, arg.OrganizationID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GetCasesByIDsRow
+	for rows.Next() {
+		var i GetCasesByIDsRow
+		if err := rows.Scan(
+			&i.ReconciliationCase.ID,
+			&i.ReconciliationCase.OrganizationID,
+			&i.ReconciliationCase.PaymentIntentID,
+			&i.ReconciliationCase.Status,
+			&i.ReconciliationCase.ReconciliationStatus,
+			&i.ReconciliationCase.Verdict,
+			&i.ReconciliationCase.ExceptionType,
+			&i.ReconciliationCase.ExpectedAmount,
+			&i.ReconciliationCase.ExpectedCurrency,
+			&i.ReconciliationCase.ActualAmount,
+			&i.ReconciliationCase.UnexplainedDelta,
+			&i.ReconciliationCase.ProviderFee,
+			&i.ReconciliationCase.NetworkFee,
+			&i.ReconciliationCase.DeveloperFee,
+			&i.ReconciliationCase.FxSpread,
+			&i.ReconciliationCase.RoundingDelta,
+			&i.ReconciliationCase.SlaRisk,
+			&i.ReconciliationCase.RequiredLegsTotal,
+			&i.ReconciliationCase.RequiredLegsPresent,
+			&i.ReconciliationCase.CoverageProvider,
+			&i.ReconciliationCase.CoverageChain,
+			&i.ReconciliationCase.CoverageBank,
+			&i.ReconciliationCase.CoverageFile,
+			&i.ReconciliationCase.Notes,
+			&i.ReconciliationCase.RuleID,
+			&i.ReconciliationCase.RuleSnapshotID,
+			&i.ReconciliationCase.Version,
+			&i.ReconciliationCase.ResolvedAt,
+			&i.ReconciliationCase.ReconciledAt,
+			&i.ReconciliationCase.LastRunAt,
+			&i.ReconciliationCase.CreatedAt,
+			&i.ReconciliationCase.UpdatedAt,
+			&i.ReconciliationCase.AutoResolved,
+			&i.ReconciliationCase.BaseVerdict,
+			&i.ReconciliationCase.BaseExceptionType,
+			&i.PaymentIntent.ID,
+			&i.PaymentIntent.OrganizationID,
+			&i.PaymentIntent.ExternalReference,
+			&i.PaymentIntent.SourceAmount,
+			&i.PaymentIntent.SourceCurrency,
+			&i.PaymentIntent.DestinationAmount,
+			&i.PaymentIntent.DestinationCurrency,
+			&i.PaymentIntent.PaymentType,
+			&i.PaymentIntent.PaymentSubtype,
+			&i.PaymentIntent.Direction,
+			&i.PaymentIntent.Stablecoin,
+			&i.PaymentIntent.Chain,
+			&i.PaymentIntent.BeneficiaryAccount,
+			&i.PaymentIntent.BeneficiaryName,
+			&i.PaymentIntent.ExpectedFxRate,
+			&i.PaymentIntent.DeveloperFeeExpected,
+			&i.PaymentIntent.ProviderTransferID,
+			&i.PaymentIntent.TxHash,
+			&i.PaymentIntent.ClientCompletedAt,
+			&i.PaymentIntent.References,
+			&i.PaymentIntent.Metadata,
+			&i.PaymentIntent.Status,
+			&i.PaymentIntent.CreatedAt,
+			&i.PaymentIntent.UpdatedAt,
+			&i.PaymentIntent.ReferenceValues,
+			&i.SlaAgeMinutes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getRuleSnapshot = `-- name: GetRuleSnapshot :one
 SELECT snapshot FROM rule_snapshots WHERE organization_id = $1 AND id = $2
 `

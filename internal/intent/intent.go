@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/reconlayer/reconlayer/internal/audit"
+	"github.com/reconlayer/reconlayer/internal/caseevent"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/recon"
@@ -134,6 +135,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput, finish txn.Finish[
 			Payload: map[string]any{"externalReference": pi.ExternalReference, "paymentType": pi.PaymentType, "ruleId": c.RuleID},
 		})
 		if err != nil {
+			return Result{}, err
+		}
+		var events caseevent.Outbox
+		events.Created(c)
+		if err := events.Flush(ctx, q); err != nil {
 			return Result{}, err
 		}
 		res := Result{Intent: pi, Case: c, Outcome: OutcomeCreated}

@@ -23,6 +23,10 @@ type Registry struct {
 	// Matches counts evidence the matcher placed, by outcome (matched,
 	// unmatched, ambiguous) and winning strategy ("" when none).
 	Matches *prometheus.CounterVec
+	// WebhookDeliveries counts webhook attempts by outcome (succeeded,
+	// failed, refused); WebhookLatency times them.
+	WebhookDeliveries *prometheus.CounterVec
+	WebhookLatency    *prometheus.HistogramVec
 }
 
 // HTTP holds the request metrics recorded by the api middleware.
@@ -66,12 +70,21 @@ func New() *Registry {
 		Name: "reconlayer_evidence_matched_total",
 		Help: "Evidence records placed by the matcher, by outcome (matched, unmatched, ambiguous) and strategy.",
 	}, []string{"outcome", "strategy"})
+	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "reconlayer_webhook_deliveries_total",
+		Help: "Webhook delivery attempts, by outcome (succeeded, failed, refused).",
+	}, []string{"outcome"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "reconlayer_webhook_delivery_duration_seconds",
+		Help:    "Time from sending a webhook to the consumer's full answer, by outcome.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"outcome"})
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		build, h.Requests, h.Duration, h.InFlight, evidence, matches,
+		build, h.Requests, h.Duration, h.InFlight, evidence, matches, deliveries, latency,
 	)
-	return &Registry{reg: reg, HTTP: h, Evidence: evidence, Matches: matches}
+	return &Registry{reg: reg, HTTP: h, Evidence: evidence, Matches: matches, WebhookDeliveries: deliveries, WebhookLatency: latency}
 }
 
 // MustRegister adds collectors owned by other packages.
