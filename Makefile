@@ -33,10 +33,11 @@ build:
 test: services ## the whole suite, against real Postgres and Redis
 	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
 
-bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases
+bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, webhook deliveries
 	$(WITH_ENV) go test -run '^$$' -bench . -benchmem -count 6 ./...
 	$(WITH_ENV) go run ./cmd/reconlayer bench evidence -n 10000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench sla -n 1000000 -runs 3
+	$(WITH_ENV) go run ./cmd/reconlayer bench webhooks -n 10000 -runs 3
 
 generate: $(SQLC)
 	$(SQLC) generate
