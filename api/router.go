@@ -179,12 +179,16 @@ func NewRouter(d Deps) *gin.Engine {
 	hooks.GET("/:id", byID("Webhook endpoint", s.webhooks.Get, renderWebhookEndpoint))
 	hooks.PATCH("/:id", s.updateWebhookEndpoint)
 	hooks.DELETE("/:id", byID("Webhook endpoint", s.webhooks.Delete, renderWebhookEndpoint))
-	hooks.POST("/:id/rotate-secret", s.idempotent, s.rotateWebhookSecret)
-	hooks.POST("/:id/test", s.idempotent, s.testWebhookEndpoint)
+	// A rotation's replay leaves the new secret out; a test sends a ping
+	// (202 with its delivery, whose attempts show how it went).
+	hooks.POST("/:id/rotate-secret", s.idempotent,
+		idAction(s, "Webhook endpoint", http.StatusOK, s.webhooks.RotateSecret, renderWithSecret, renderWithoutSecret))
+	hooks.POST("/:id/test", s.idempotent, idAction(s, "Webhook endpoint", http.StatusAccepted, s.webhooks.Test, renderDeliveryAny, nil))
 	hooks.GET("/:id/deliveries", s.listWebhookDeliveries)
 	deliveries := v1.Group("/webhook-deliveries", requireSession)
 	deliveries.GET("/:id", byID("Webhook delivery", s.webhooks.GetDelivery, renderWebhookDelivery))
-	deliveries.POST("/:id/retry", s.idempotent, s.retryWebhookDelivery)
+	// One more attempt now; 202 with the delivery as it stands.
+	deliveries.POST("/:id/retry", s.idempotent, idAction(s, "Webhook delivery", http.StatusAccepted, s.webhooks.Retry, renderDeliveryAny, nil))
 
 	intents := v1.Group("/payment-intents")
 	intents.POST("", requireScope("payment_intents:write"), s.idempotent, s.createIntent)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/resource"
+	"github.com/reconlayer/reconlayer/internal/txn"
 	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
@@ -255,43 +257,30 @@ func (s *server) updateWebhookEndpoint(c *gin.Context) {
 	c.JSON(http.StatusOK, renderWebhookEndpoint(e))
 }
 
-func (s *server) rotateWebhookSecret(c *gin.Context) {
-	id, ok := pathID(c, "Webhook endpoint")
-	if !ok {
-		return
+// idAction is a POST on a resource's :id with an optional empty body,
+// which the service runs in its transaction (so the answer is recorded
+// against the Idempotency-Key with it); stored, when not nil, renders what
+// replays get instead.
+func idAction[T any](s *server, what string, code int, do func(context.Context, uuid.UUID, uuid.UUID, txn.Finish[T]) (T, error),
+	render, stored func(T) any) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := pathID(c, what)
+		if !ok {
+			return
+		}
+		var req struct{}
+		if !s.bindOptionalJSON(c, &req) {
+			return
+		}
+		if _, err := do(c.Request.Context(), mustPrincipal(c).OrganizationID, id, completeWith(c, status[T](code), plain(render), stored)); err != nil {
+			abort(c, serviceError(err))
+			return
+		}
+		respondCompleted(c)
 	}
-	var req struct{}
-	if !s.bindOptionalJSON(c, &req) {
-		return
-	}
-	_, err := s.webhooks.RotateSecret(c.Request.Context(), mustPrincipal(c).OrganizationID, id,
-		completeWith(c, status[webhook.WithSecret](http.StatusOK), plain(renderWithSecret), renderWithoutSecret))
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	respondCompleted(c)
 }
 
-// testWebhookEndpoint sends a ping; 202 with the delivery, whose attempts
-// show how it went.
-func (s *server) testWebhookEndpoint(c *gin.Context) {
-	id, ok := pathID(c, "Webhook endpoint")
-	if !ok {
-		return
-	}
-	var req struct{}
-	if !s.bindOptionalJSON(c, &req) {
-		return
-	}
-	_, err := s.webhooks.Test(c.Request.Context(), mustPrincipal(c).OrganizationID, id,
-		completeWith(c, status[webhook.Delivery](http.StatusAccepted), plain(func(d webhook.Delivery) any { return renderWebhookDelivery(d) }), nil))
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	respondCompleted(c)
-}
+func renderDeliveryAny(d webhook.Delivery) any { return renderWebhookDelivery(d) }
 
 var deliveryStatuses = []string{webhook.DeliveryPending, webhook.DeliverySucceeded, webhook.DeliveryFailed}
 
@@ -317,24 +306,4 @@ func (s *server) listWebhookDeliveries(c *gin.Context) {
 		return
 	}
 	respondList(c, pg, rows, total, renderWebhookDelivery, func(d webhook.Delivery) (time.Time, uuid.UUID) { return d.CreatedAt, d.ID })
-}
-
-// retryWebhookDelivery queues one more attempt now; 202 with the delivery
-// as it stands (the attempt shows up in its attempts once made).
-func (s *server) retryWebhookDelivery(c *gin.Context) {
-	id, ok := pathID(c, "Webhook delivery")
-	if !ok {
-		return
-	}
-	var req struct{}
-	if !s.bindOptionalJSON(c, &req) {
-		return
-	}
-	_, err := s.webhooks.Retry(c.Request.Context(), mustPrincipal(c).OrganizationID, id,
-		completeWith(c, status[webhook.Delivery](http.StatusAccepted), plain(func(d webhook.Delivery) any { return renderWebhookDelivery(d) }), nil))
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	respondCompleted(c)
 }
