@@ -46,10 +46,26 @@ func (c uuidCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any)
 // parameter, went through its text form, after pgx tried (and failed, at the
 // cost of an error value) the plans before that one.
 func (c uuidCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
-	if _, ok := value.(uuid.UUID); ok && format == pgtype.BinaryFormatCode {
-		return encodeUUID{}
+	if format == pgtype.BinaryFormatCode {
+		switch value.(type) {
+		case uuid.UUID:
+			return encodeUUID{}
+		case *uuid.UUID:
+			// A nullable id (sqlc's *uuid.UUID) is a driver.Valuer too.
+			return encodeUUIDPtr{}
+		}
 	}
 	return c.UUIDCodec.PlanEncode(m, oid, format, value)
+}
+
+type encodeUUIDPtr struct{}
+
+func (encodeUUIDPtr) Encode(value any, buf []byte) ([]byte, error) {
+	u := value.(*uuid.UUID)
+	if u == nil {
+		return nil, nil
+	}
+	return append(buf, u[:]...), nil
 }
 
 type encodeUUID struct{}
