@@ -13,10 +13,10 @@ SERVICES            := deploy/local/services.sh
 WITH_ENV            := source .local/env &&
 GO_TEST_FLAGS       ?= -race -count=1 -timeout 15m
 
-.PHONY: help services services-down run build test lint generate bench ci
+.PHONY: help services services-down run build test fuzz lint generate bench ci
 
 help:
-	@echo "make run | test | services | services-down | build | lint | generate | bench | ci"
+	@echo "make run | test | fuzz | services | services-down | build | lint | generate | bench | ci"
 
 services: ## start (or reuse) local Postgres and Redis; writes .local/env
 	@$(SERVICES) up >/dev/null
@@ -30,13 +30,22 @@ run: services ## serve api + worker + scheduler on :3001 (migrates first)
 build:
 	go build -o bin/reconlayer ./cmd/reconlayer
 
-test: services ## the whole suite, against real Postgres and Redis
-	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
+FUZZTIME ?= 5s
 
-bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, webhook deliveries
+test: services ## the whole suite, against real Postgres and Redis, then a short fuzz of every parser
+	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz: ## each file parser and the URL check fuzzed for FUZZTIME (go test -fuzz takes one target at a time)
+	@for t in FuzzCAMT FuzzCAMTLex FuzzBAI2 FuzzMT940 FuzzCSV FuzzProfileDecimal; do \
+	  go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/statement/ || exit 1; done
+	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./internal/egress/
+
+bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries
 	$(WITH_ENV) go test -run '^$$' -bench . -benchmem -count 6 ./...
 	$(WITH_ENV) go run ./cmd/reconlayer bench evidence -n 10000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench sla -n 1000000 -runs 3
+	$(WITH_ENV) go run ./cmd/reconlayer bench imports -csv 1000000 -camt 100000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench webhooks -n 10000 -runs 3
 
 generate: $(SQLC)

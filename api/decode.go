@@ -57,6 +57,9 @@ func (s *server) readBody(c *gin.Context) ([]byte, error) {
 		return b.([]byte), nil
 	}
 	limit := s.opts.MaxJSONBodyBytes
+	if l, ok := c.Get(ctxBodyLimit); ok {
+		limit = l.(int64)
+	}
 	tooLarge := func() error {
 		e := NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 			"Request body exceeds the %s limit of this route.", humanBytes(limit))
@@ -77,7 +80,16 @@ func (s *server) readBody(c *gin.Context) ([]byte, error) {
 	return b, nil
 }
 
-const ctxBody = "body"
+const (
+	ctxBody      = "body"
+	ctxBodyLimit = "bodyLimit"
+)
+
+// bodyLimit sets a route's body limit, for routes that take more than JSON
+// (file uploads).
+func bodyLimit(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) { c.Set(ctxBodyLimit, n) }
+}
 
 // bindJSON decodes the request body into dst strictly: JSON content type,
 // well-formed, no unknown fields, every field of the right type, then dst's
@@ -375,8 +387,12 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 			continue
 		}
 		name, _, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for k, v := range jsonFields(f.Type) {
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			for k, v := range jsonFields(ft) {
 				m[k] = v
 			}
 			continue

@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
@@ -53,6 +54,7 @@ type Options struct {
 	IdempotencyTTL     time.Duration       // stored responses are replayed for this long
 	EvidenceWait       time.Duration       // how long evidence POSTs wait for the matcher by default
 	EnqueueTimeout     time.Duration       // past this, an enqueue is left to the outbox sweeper
+	MaxImportBytes     int64               // largest file an import batch takes
 	Webhooks           egress.Policy       // which endpoint URLs are accepted
 	WebhookTimeout     time.Duration       // one webhook attempt (bounds its task)
 }
@@ -67,6 +69,7 @@ func DefaultOptions() Options {
 		EvidenceWait:       2 * time.Second,
 		EnqueueTimeout:     time.Second,
 		WebhookTimeout:     10 * time.Second,
+		MaxImportBytes:     50 << 20,
 	}
 }
 
@@ -88,6 +91,7 @@ type server struct {
 	waiter        *tasks.Waiter
 	evidenceCount *prometheus.CounterVec
 	webhooks      *webhook.Service
+	imports       *importer.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -108,6 +112,9 @@ func NewRouter(d Deps) *gin.Engine {
 	}
 	if o.EnqueueTimeout == 0 {
 		o.EnqueueTimeout = def.EnqueueTimeout
+	}
+	if o.MaxImportBytes == 0 {
+		o.MaxImportBytes = def.MaxImportBytes
 	}
 	if o.WebhookTimeout == 0 {
 		o.WebhookTimeout = def.WebhookTimeout
@@ -133,6 +140,7 @@ func NewRouter(d Deps) *gin.Engine {
 		waiter:        waiter,
 		evidenceCount: d.Metrics.Evidence,
 		webhooks:      webhook.NewService(d.Pool, webhook.NewEnqueuer(client, o.WebhookTimeout), d.Logger),
+		imports:       importer.New(d.Pool, d.Logger),
 	}
 
 	r := gin.New()
@@ -223,6 +231,20 @@ func NewRouter(d Deps) *gin.Engine {
 	evRead := requireAnyScope("evidence:write", "reconciliation_cases:read")
 	ev.GET("", evRead, s.listEvidence)
 	ev.GET("/:id", evRead, s.getEvidence)
+
+	importRead, importWrite := requireScope("imports:read"), requireScope("imports:write")
+	profiles := v1.Group("/import-profiles")
+	profiles.POST("", importWrite, s.idempotent, s.createImportProfile)
+	profiles.GET("", importRead, s.listImportProfiles)
+	profiles.GET("/:id", importRead, byID("Import profile", s.imports.GetProfile, renderImportProfile))
+	profiles.PATCH("/:id", importWrite, s.updateImportProfile)
+	profiles.DELETE("/:id", importWrite, byID("Import profile", s.imports.DeleteProfile, renderImportProfile))
+	batches := v1.Group("/import-batches")
+	// The file may be sent as base64 in JSON: room for that and the form.
+	batches.POST("", importWrite, bodyLimit((o.MaxImportBytes/3+1)*4+(1<<20)), s.idempotent, s.createImportBatch)
+	batches.GET("", importRead, s.listImportBatches)
+	batches.GET("/:id", importRead, byID("Import batch", s.imports.GetBatch, resource.RenderImportBatch))
+	batches.GET("/:id/raw-records", importRead, s.listImportRows)
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)

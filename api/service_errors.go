@@ -9,6 +9,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
@@ -30,6 +31,7 @@ func serviceError(err error) error {
 		transition *cases.TransitionError
 		elsewhere  *matcher.LinkedElsewhereError
 		linkState  *matcher.LinkStateError
+		input      *importer.InputError
 	)
 	switch {
 	case errors.Is(err, matcher.ErrCaseNotFound):
@@ -62,6 +64,14 @@ func serviceError(err error) error {
 	case errors.As(err, &transition):
 		e := NewError(http.StatusConflict, CodeInvalidCaseTransition, "Cannot %s a case that is %s.", transition.Action, transition.From)
 		e.Details = gin.H{"action": transition.Action, "status": transition.From}
+		return e
+	case errors.Is(err, importer.ErrProfileNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Import profile not found.")
+	case errors.Is(err, importer.ErrBatchNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Import batch not found.")
+	case errors.As(err, &input):
+		e := NewError(http.StatusBadRequest, CodeInvalidRequest, "%s", input.Msg)
+		e.Issues = []Issue{{Path: []string{input.Field}, Message: input.Msg}}
 		return e
 	case errors.Is(err, webhook.ErrNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Webhook endpoint not found.")

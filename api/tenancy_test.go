@@ -15,8 +15,10 @@ import (
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/statement"
 	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
@@ -97,8 +99,36 @@ var tenancyFixtures = map[string]tenancyFixture{
 	"/v1/webhook-endpoints/:id/deliveries":    webhookEndpointFixture(""),
 	"/v1/webhook-endpoints/:id/rotate-secret": webhookEndpointFixture(""),
 	"/v1/webhook-endpoints/:id/test":          webhookEndpointFixture(""),
-	"/v1/webhook-deliveries/:id":              webhookDeliveryFixture(),
-	"/v1/webhook-deliveries/:id/retry":        webhookDeliveryFixture(),
+	"/v1/import-profiles/:id": {
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			p, err := importer.New(b.pool, slog.Default()).CreateProfile(context.Background(), org, importer.ProfileInput{
+				Name: "victim", RecordType: importer.RecordBankStatement,
+				Settings: statement.Profile{Fields: []statement.FieldMapping{{Column: "amount", Path: "amount"}}},
+			}, nil)
+			require.NoError(b.t, err)
+			return map[string]string{"id": p.ID.String()}
+		},
+		bodies: map[string]string{"PATCH": `{"name":"hijacked"}`},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			p, err := importer.New(b.pool, slog.Default()).GetProfile(context.Background(), org, uuid.MustParse(ids["id"]))
+			require.NoError(t, err, "the profile was not deleted")
+			require.Equal(t, "victim", p.Name)
+		},
+	},
+	"/v1/import-batches/:id":             importBatchFixture(),
+	"/v1/import-batches/:id/raw-records": importBatchFixture(),
+	"/v1/webhook-deliveries/:id":         webhookDeliveryFixture(),
+	"/v1/webhook-deliveries/:id/retry":   webhookDeliveryFixture(),
+}
+
+func importBatchFixture() tenancyFixture {
+	return tenancyFixture{create: func(b *bundle, org uuid.UUID) map[string]string {
+		sub, err := importer.New(b.pool, slog.Default()).Submit(context.Background(), importer.Upload{
+			OrganizationID: org, Format: "mt940", FileName: "victim.sta", Content: []byte(uuid.NewString()), CreatedBy: "test",
+		}, nil)
+		require.NoError(b.t, err)
+		return map[string]string{"id": sub.Batch.ID.String()}
+	}}
 }
 
 // webhookDeliveryFixture makes a ping delivery; another organization's

@@ -21,3 +21,9 @@ UPDATE task_outbox SET attempts = attempts + 1, next_attempt_at = $2 WHERE task_
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT unnest(@organization_ids::uuid[]), unnest(@event_types::text[]), unnest(@case_ids::uuid[]),
        unnest(@sequences::bigint[]), unnest(@data::text[])::jsonb;
+
+-- name: InsertEventOutbox :exec
+-- An event about something other than a case: data is the resource as the
+-- API shows it, rendered when the event happens.
+INSERT INTO event_outbox (organization_id, event_type, sequence, data)
+VALUES (@organization_id, @event_type, 0, @data);

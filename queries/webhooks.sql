@@ -50,7 +50,7 @@ RETURNING *;
 
 -- name: ClaimUndispatchedEvents :many
 -- SKIP LOCKED: dispatchers in several workers share the backlog.
-SELECT id, organization_id, event_type, case_id, created_at FROM event_outbox
+SELECT id, organization_id, event_type, case_id, data, created_at FROM event_outbox
 WHERE dispatched_at IS NULL
 ORDER BY created_at
 LIMIT $1

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
+	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/sla"
@@ -139,6 +141,12 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
 	mux.Handle(TypeSLAScore, scoreSLA(sla.New(d.Pool), d.Logger))
 	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, client, d.Logger), dispatcher))
+	imports := importer.NewWorker(d.Pool, tasks.NewEnqueuer(client), func(ctx context.Context, ids []uuid.UUID) error {
+		_, err := m.ProcessMany(ctx, ids)
+		return err
+	}, d.Logger)
+	mux.Handle(importer.TypeParse, parseImport(imports))
+	mux.Handle(importer.TypeMatch, matchImport(imports))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

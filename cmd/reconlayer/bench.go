@@ -35,14 +35,15 @@ import (
 	"github.com/reconlayer/reconlayer/worker"
 )
 
-const benchUsage = `usage: reconlayer bench evidence|sla|webhooks [flags]   (in a scratch database next to DATABASE_URL)
+const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks [flags]   (in a scratch database next to DATABASE_URL)
 
   evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-keep-db] [-cpuprofile file]
   sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
+  imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-keep-db] [-cpuprofile file]
   webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
 `
 
-// benchCmd runs `reconlayer bench evidence|sla|webhooks`: measurements on this
+// benchCmd runs `reconlayer bench evidence|sla|imports|webhooks`: measurements on this
 // machine in a scratch database it creates and drops.
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -53,6 +54,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return benchEvidence(ctx, args[1:], stdout)
 	case "sla":
 		return benchSLA(ctx, args[1:], stdout)
+	case "imports":
+		return benchImports(ctx, args[1:], stdout)
 	case "webhooks":
 		return benchWebhooks(ctx, args[1:], stdout)
 	}

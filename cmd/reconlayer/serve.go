@@ -118,6 +118,7 @@ func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
 	o.EvidenceWait = cfg.EvidenceWait
 	o.Webhooks = egress.Policy{AllowInsecure: cfg.Webhooks.AllowInsecure, AllowPrivate: cfg.Webhooks.AllowPrivate}
 	o.WebhookTimeout = cfg.Webhooks.Timeout
+	o.MaxImportBytes = cfg.MaxImportBytes
 	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWKSURL != "" {
 		// keyfunc caches the key set and refreshes it in the background.

@@ -57,6 +57,9 @@ type Config struct {
 	// scored (RECONLAYER_SLA_SCORE_INTERVAL).
 	SLAScoreInterval time.Duration
 	Webhooks         Webhooks
+	// MaxImportBytes is the largest file an import batch takes
+	// (RECONLAYER_IMPORT_MAX_BYTES).
+	MaxImportBytes int64
 }
 
 // Webhooks tunes outbound webhooks.
@@ -165,6 +168,11 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if cfg.SLAScoreInterval, err = time.ParseDuration(every); err != nil || cfg.SLAScoreInterval < time.Second || cfg.SLAScoreInterval > 24*time.Hour {
 		return Config{}, &Error{"RECONLAYER_SLA_SCORE_INTERVAL", fmt.Sprintf("%q is not a duration from 1s to 24h", every)}
 	}
+	maxImport, err := positiveInt("RECONLAYER_IMPORT_MAX_BYTES", get("RECONLAYER_IMPORT_MAX_BYTES", "52428800"), 1<<30)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.MaxImportBytes = int64(maxImport)
 	if cfg.Webhooks, err = webhooks(get); err != nil {
 		return Config{}, err
 	}

@@ -69,3 +69,47 @@ func (r iteratorForCopyFlowLegs) Err() error {
 func (q *Queries) CopyFlowLegs(ctx context.Context, arg []CopyFlowLegsParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"flow_legs"}, []string{"id", "organization_id", "raw_record_id", "type", "status", "source_status", "identity", "provider", "provider_transfer_id", "tx_hash", "chain_family", "chain_id", "from_address", "to_address", "bank_account", "bank_reference", "end_to_end_id", "direction", "amount", "currency", "destination_amount", "destination_currency", "fx_rate", "provider_fee", "network_fee", "developer_fee", "payment_intent_id", "external_reference", "reference_values", "occurred_at"}, &iteratorForCopyFlowLegs{rows: arg})
 }
+
+// iteratorForCopyImportRows implements pgx.CopyFromSource.
+type iteratorForCopyImportRows struct {
+	rows                 []CopyImportRowsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyImportRows) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyImportRows) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].OrganizationID,
+		r.rows[0].Source,
+		r.rows[0].SourceRef,
+		r.rows[0].Payload,
+		r.rows[0].ImportBatchID,
+		r.rows[0].RowNumber,
+		r.rows[0].ValidationStatus,
+		r.rows[0].ValidationErrors,
+		r.rows[0].MatchStatus,
+		r.rows[0].ReceivedAt,
+	}, nil
+}
+
+func (r iteratorForCopyImportRows) Err() error {
+	return nil
+}
+
+// ids are given (time-ordered UUIDv7) so that the rows of a file land at
+// the end of the indexes rather than all over them.
+func (q *Queries) CopyImportRows(ctx context.Context, arg []CopyImportRowsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"raw_records"}, []string{"id", "organization_id", "source", "source_ref", "payload", "import_batch_id", "row_number", "validation_status", "validation_errors", "match_status", "received_at"}, &iteratorForCopyImportRows{rows: arg})
+}

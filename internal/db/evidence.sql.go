@@ -881,7 +881,7 @@ func (q *Queries) GetMatchLink(ctx context.Context, arg GetMatchLinkParams) (Mat
 }
 
 const getRawRecord = `-- name: GetRawRecord :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE organization_id = $1 AND id = $2
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND id = $2
 `
 
 type GetRawRecordParams struct {
@@ -904,12 +904,14 @@ func (q *Queries) GetRawRecord(ctx context.Context, arg GetRawRecordParams) (Raw
 		&i.MatchStatus,
 		&i.ProcessedAt,
 		&i.ReceivedAt,
+		&i.ValidationStatus,
+		&i.ValidationErrors,
 	)
 	return i, err
 }
 
 const getRawRecordBySourceRef = `-- name: GetRawRecordBySourceRef :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3
 `
 
 type GetRawRecordBySourceRefParams struct {
@@ -933,6 +935,8 @@ func (q *Queries) GetRawRecordBySourceRef(ctx context.Context, arg GetRawRecordB
 		&i.MatchStatus,
 		&i.ProcessedAt,
 		&i.ReceivedAt,
+		&i.ValidationStatus,
+		&i.ValidationErrors,
 	)
 	return i, err
 }
@@ -1314,7 +1318,7 @@ func (q *Queries) LinksOfLegs(ctx context.Context, flowLegIds []uuid.UUID) ([]Li
 }
 
 const listRawRecords = `-- name: ListRawRecords :many
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records
 WHERE organization_id = $1
   AND ($2::text IS NULL OR match_status = $2)
   AND ($3::text IS NULL OR source = $3)
@@ -1368,6 +1372,8 @@ func (q *Queries) ListRawRecords(ctx context.Context, arg ListRawRecordsParams) 
 			&i.MatchStatus,
 			&i.ProcessedAt,
 			&i.ReceivedAt,
+			&i.ValidationStatus,
+			&i.ValidationErrors,
 		); err != nil {
 			return nil, err
 		}
@@ -1475,7 +1481,7 @@ func (q *Queries) LockCasesWithIntents(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const lockRawRecord = `-- name: LockRawRecord :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockRawRecordParams struct {
@@ -1500,13 +1506,15 @@ func (q *Queries) LockRawRecord(ctx context.Context, arg LockRawRecordParams) (R
 		&i.MatchStatus,
 		&i.ProcessedAt,
 		&i.ReceivedAt,
+		&i.ValidationStatus,
+		&i.ValidationErrors,
 	)
 	return i, err
 }
 
 const lockRawRecords = `-- name: LockRawRecords :many
 
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at FROM raw_records WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 `
 
 // Batch matching (internal/matcher.ProcessMany): the same steps as one
@@ -1532,6 +1540,8 @@ func (q *Queries) LockRawRecords(ctx context.Context, ids []uuid.UUID) ([]RawRec
 			&i.MatchStatus,
 			&i.ProcessedAt,
 			&i.ReceivedAt,
+			&i.ValidationStatus,
+			&i.ValidationErrors,
 		); err != nil {
 			return nil, err
 		}
@@ -1606,7 +1616,7 @@ func (q *Queries) MatchLinksForCases(ctx context.Context, arg MatchLinksForCases
 }
 
 const rawRecordsForCases = `-- name: RawRecordsForCases :many
-SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at
+SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at, r.validation_status, r.validation_errors
 FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
 JOIN match_links m ON m.case_id = k.case_id
 JOIN raw_records r ON r.id = m.raw_record_id
@@ -1646,6 +1656,8 @@ func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCases
 			&i.RawRecord.MatchStatus,
 			&i.RawRecord.ProcessedAt,
 			&i.RawRecord.ReceivedAt,
+			&i.RawRecord.ValidationStatus,
+			&i.RawRecord.ValidationErrors,
 		); err != nil {
 			return nil, err
 		}

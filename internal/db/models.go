@@ -103,6 +103,48 @@ type IdempotencyRecord struct {
 	ExpiresAt      time.Time
 }
 
+type ImportBatch struct {
+	ID                    uuid.UUID
+	OrganizationID        uuid.UUID
+	ProfileID             *uuid.UUID
+	ProfileSettings       []byte
+	RecordType            string
+	Format                string
+	OriginalFileName      string
+	AcceptControlMismatch bool
+	ContentSha256         []byte
+	SizeBytes             int64
+	Status                string
+	Error                 *string
+	TotalRows             int32
+	ValidRows             int32
+	InvalidRows           int32
+	MatchedRows           int32
+	Statements            []byte
+	Warnings              []byte
+	CreatedBy             string
+	CreatedAt             time.Time
+	StartedAt             *time.Time
+	CompletedAt           *time.Time
+	UpdatedAt             time.Time
+}
+
+type ImportFile struct {
+	BatchID uuid.UUID
+	Content []byte
+}
+
+type ImportProfile struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Name           string
+	Description    *string
+	RecordType     string
+	Settings       []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type MatchLink struct {
 	ID             uuid.UUID
 	OrganizationID uuid.UUID
@@ -156,17 +198,19 @@ type PaymentIntent struct {
 }
 
 type RawRecord struct {
-	ID             uuid.UUID
-	OrganizationID uuid.UUID
-	Source         string
-	SourceRef      string
-	Payload        []byte
-	ImportBatchID  *uuid.UUID
-	RowNumber      *int32
-	SignatureValid *bool
-	MatchStatus    string
-	ProcessedAt    *time.Time
-	ReceivedAt     time.Time
+	ID               uuid.UUID
+	OrganizationID   uuid.UUID
+	Source           string
+	SourceRef        string
+	Payload          []byte
+	ImportBatchID    *uuid.UUID
+	RowNumber        *int32
+	SignatureValid   *bool
+	MatchStatus      string
+	ProcessedAt      *time.Time
+	ReceivedAt       time.Time
+	ValidationStatus *string
+	ValidationErrors []byte
 }
 
 type ReconciliationCase struct {

@@ -72,6 +72,24 @@ func (q *Queries) DueTaskOutbox(ctx context.Context, limit int32) ([]TaskOutbox,
 	return items, nil
 }
 
+const insertEventOutbox = `-- name: InsertEventOutbox :exec
+INSERT INTO event_outbox (organization_id, event_type, sequence, data)
+VALUES ($1, $2, 0, $3)
+`
+
+type InsertEventOutboxParams struct {
+	OrganizationID uuid.UUID
+	EventType      string
+	Data           []byte
+}
+
+// An event about something other than a case: data is the resource as the
+// API shows it, rendered when the event happens.
+func (q *Queries) InsertEventOutbox(ctx context.Context, arg InsertEventOutboxParams) error {
+	_, err := q.db.Exec(ctx, insertEventOutbox, arg.OrganizationID, arg.EventType, arg.Data)
+	return err
+}
+
 const insertEventOutboxesMany = `-- name: InsertEventOutboxesMany :exec
 INSERT INTO event_outbox (organization_id, event_type, case_id, sequence, data)
 SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::uuid[]),

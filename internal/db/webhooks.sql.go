@@ -44,7 +44,7 @@ func (q *Queries) ActiveWebhookEndpoints(ctx context.Context, organizationIds []
 }
 
 const claimUndispatchedEvents = `-- name: ClaimUndispatchedEvents :many
-SELECT id, organization_id, event_type, case_id, created_at FROM event_outbox
+SELECT id, organization_id, event_type, case_id, data, created_at FROM event_outbox
 WHERE dispatched_at IS NULL
 ORDER BY created_at
 LIMIT $1
@@ -56,6 +56,7 @@ type ClaimUndispatchedEventsRow struct {
 	OrganizationID uuid.UUID
 	EventType      string
 	CaseID         *uuid.UUID
+	Data           []byte
 	CreatedAt      time.Time
 }
 
@@ -74,6 +75,7 @@ func (q *Queries) ClaimUndispatchedEvents(ctx context.Context, limit int32) ([]C
 			&i.OrganizationID,
 			&i.EventType,
 			&i.CaseID,
+			&i.Data,
 			&i.CreatedAt,
 		); err != nil {
 			return nil, err

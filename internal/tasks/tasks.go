@@ -63,6 +63,9 @@ type Job struct {
 	Queue          string
 	Payload        []byte
 	OrganizationID *uuid.UUID
+	// Timeout bounds one run (0: two minutes). It is not kept in the
+	// outbox: a job the sweeper enqueues gets the default.
+	Timeout time.Duration
 }
 
 // NewEvidenceMatch builds the job for a raw record.
@@ -116,8 +119,12 @@ func (e *Enqueuer) Enqueue(ctx context.Context, j Job) error {
 // enqueue queues j and tells whether it was queued now (false: its id was
 // already queued).
 func (e *Enqueuer) enqueue(ctx context.Context, j Job) (bool, error) {
+	timeout := j.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
 	_, err := e.client.EnqueueContext(ctx, asynq.NewTask(j.Type, j.Payload), asynq.TaskID(j.ID),
-		asynq.Queue(j.Queue), asynq.MaxRetry(25), asynq.Timeout(2*time.Minute))
+		asynq.Queue(j.Queue), asynq.MaxRetry(25), asynq.Timeout(timeout))
 	switch {
 	case err == nil:
 		return true, nil

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -157,11 +158,19 @@ func (d *Dispatcher) render(ctx context.Context, q *db.Queries, events []db.Clai
 		if len(wanted[i]) == 0 {
 			continue
 		}
-		b, ok := bundles[derefID(e.CaseID)]
+		if e.CaseID == nil {
+			// Not about a case (an import batch): its data was rendered
+			// when it happened.
+			body, err := json.Marshal(envelope{Type: e.EventType, Timestamp: e.CreatedAt.UTC(), Data: json.RawMessage(e.Data)})
+			if err != nil {
+				return nil, fmt.Errorf("render %s event %s: %w", e.EventType, e.ID, err)
+			}
+			payloads[i] = body
+			continue
+		}
+		b, ok := bundles[*e.CaseID]
 		if !ok {
-			// Every event recorded today is about a case; one that is not
-			// (or whose case is gone) cannot be rendered and is dropped.
-			d.log.ErrorContext(ctx, "webhook event has no case to render; not delivered",
+			d.log.ErrorContext(ctx, "webhook event's case is gone; not delivered",
 				"event_id", e.ID.String(), "event_type", e.EventType)
 			continue
 		}
@@ -172,13 +181,6 @@ func (d *Dispatcher) render(ctx context.Context, q *db.Queries, events []db.Clai
 		payloads[i] = body
 	}
 	return payloads, nil
-}
-
-func derefID(id *uuid.UUID) uuid.UUID {
-	if id == nil {
-		return uuid.Nil
-	}
-	return *id
 }
 
 // Run dispatches until ctx ends: batch after batch while there is a
