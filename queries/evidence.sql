@@ -7,7 +7,7 @@
 WITH raw AS (
     INSERT INTO raw_records (id, organization_id, source, source_ref, payload, signature_valid, received_at)
     VALUES (@id, @organization_id, @source, @source_ref, @payload, @signature_valid, @received_at)
-    ON CONFLICT (organization_id, source, source_ref) DO NOTHING
+    ON CONFLICT (organization_id, source, source_ref) WHERE import_batch_id IS NULL DO NOTHING
     RETURNING id
 ), outbox AS (
     INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
@@ -21,7 +21,7 @@ WITH raw AS (
 SELECT (SELECT count(*) FROM raw)::integer AS inserted, (SELECT count(*) FROM done)::integer AS completed;
 
 -- name: GetRawRecordBySourceRef :one
-SELECT * FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3;
+SELECT * FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3 AND import_batch_id IS NULL;
 
 -- name: ListRawRecords :many
 SELECT * FROM raw_records

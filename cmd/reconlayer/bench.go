@@ -39,7 +39,7 @@ const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks [flags
 
   evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-keep-db] [-cpuprofile file]
   sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
-  imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-keep-db] [-cpuprofile file]
+  imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-writers 3] [-keep-db] [-cpuprofile file]
   webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
 `
 

@@ -32,13 +32,14 @@ func benchImports(ctx context.Context, args []string, stdout io.Writer) error {
 	camtEntries := fs.Int("camt", 100_000, "entries of the generated camt.053")
 	runs := fs.Int("runs", 3, "repetitions (medians are reported)")
 	chunk := fs.Int("chunk", 2000, "rows stored per transaction")
+	writers := fs.Int("writers", 3, "chunks stored at once")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	keep := fs.Bool("keep-db", false, "keep the scratch database afterwards")
 	if err := fs.Parse(args); err != nil {
 		return usageError(err.Error())
 	}
-	if *csvLines < 1 || *camtEntries < 1 || *runs < 1 || *chunk < 1 {
-		return usageError("bench imports: -csv, -camt, -runs and -chunk must be positive")
+	if *csvLines < 1 || *camtEntries < 1 || *runs < 1 || *chunk < 1 || *writers < 1 {
+		return usageError("bench imports: -csv, -camt, -runs, -chunk and -writers must be positive")
 	}
 	cfg, err := config.Load()
 	if err != nil {
@@ -66,7 +67,7 @@ func benchImports(ctx context.Context, args []string, stdout io.Writer) error {
 	svc := importer.New(s.pool, logger)
 	w := importer.NewWorker(s.pool, tasks.NewEnqueuer(asynq.NewClientFromRedisClient(rdb)),
 		func(context.Context, []uuid.UUID) error { return nil }, logger)
-	w.Chunk = *chunk
+	w.Chunk, w.Writers = *chunk, *writers
 	header := true
 	settings := statement.Profile{HeaderRow: &header, DateFormat: "YYYY-MM-DD", Fields: []statement.FieldMapping{
 		{Column: "booking_date", Path: "bookingDate"}, {Column: "value_date", Path: "valueDate"},
@@ -120,7 +121,7 @@ func benchImports(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "run %d: CSV parse %.0f rows/s, parse+store %.0f rows/s | camt.053 parse %.0f entries/s, parse+store %.0f entries/s\n",
 			i+1, r.csvParse, r.csvStore, r.camtParse, r.camtStore)
 	}
-	fmt.Fprintf(stdout, "\nmedian of %d runs, chunk %d, GOMAXPROCS %d, %s:\n", len(results), *chunk, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
+	fmt.Fprintf(stdout, "\nmedian of %d runs, chunk %d, %d writers, GOMAXPROCS %d, %s:\n", len(results), *chunk, *writers, runtime.GOMAXPROCS(0), time.Now().UTC().Format(time.DateOnly))
 	fmt.Fprintf(stdout, "  CSV, %d lines:        parse %9.0f rows/s   parse+store %9.0f rows/s\n", *csvLines,
 		median(results, func(r result) float64 { return r.csvParse }), median(results, func(r result) float64 { return r.csvStore }))
 	fmt.Fprintf(stdout, "  camt.053, %d entries: parse %9.0f rows/s   parse+store %9.0f rows/s\n", *camtEntries,

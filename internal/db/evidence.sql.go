@@ -17,7 +17,7 @@ const acceptEvidence = `-- name: AcceptEvidence :one
 WITH raw AS (
     INSERT INTO raw_records (id, organization_id, source, source_ref, payload, signature_valid, received_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
-    ON CONFLICT (organization_id, source, source_ref) DO NOTHING
+    ON CONFLICT (organization_id, source, source_ref) WHERE import_batch_id IS NULL DO NOTHING
     RETURNING id
 ), outbox AS (
     INSERT INTO task_outbox (task_id, task_type, queue, payload, organization_id, next_attempt_at)
@@ -911,7 +911,7 @@ func (q *Queries) GetRawRecord(ctx context.Context, arg GetRawRecordParams) (Raw
 }
 
 const getRawRecordBySourceRef = `-- name: GetRawRecordBySourceRef :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3 AND import_batch_id IS NULL
 `
 
 type GetRawRecordBySourceRefParams struct {

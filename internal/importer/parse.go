@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/evidence"
@@ -30,8 +31,10 @@ type Worker struct {
 	enq   *tasks.Enqueuer
 	match MatchFunc
 	log   *slog.Logger
-	// Chunk is how many rows are stored per transaction.
-	Chunk int
+	// Chunk is how many rows are stored per transaction, and Writers
+	// how many chunks are stored at once.
+	Chunk   int
+	Writers int
 	// afterChunk, in tests, runs after each stored chunk (an error stops
 	// the run there, as a crash would).
 	afterChunk func() error
@@ -42,7 +45,7 @@ type MatchFunc func(ctx context.Context, ids []uuid.UUID) error
 
 // NewWorker builds the worker side.
 func NewWorker(pool *pgxpool.Pool, enq *tasks.Enqueuer, match MatchFunc, logger *slog.Logger) *Worker {
-	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, log: logger, Chunk: 2000}
+	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, log: logger, Chunk: 2000, Writers: 3}
 }
 
 // row is one raw record to store.
@@ -201,40 +204,75 @@ func (w *Worker) Parse(ctx context.Context, batchID uuid.UUID, taskID string) er
 // errWriter: the chunk writer failed; its error is the one to return.
 var errWriter = errors.New("chunk writer stopped")
 
-// write stores chunks in order until chunks is closed or one fails (the
-// parse then sees the error at its next send).
+// write stores chunks, up to w.Writers at once, until chunks is closed or
+// one fails (the parse then sees the error at its next send).
 func (w *Worker) write(ctx context.Context, b db.ImportBatch, stored int, chunks <-chan []row) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(1, w.Writers))
+	var prev *chunk
 	for rows := range chunks {
-		if err := w.store(ctx, b, stored, rows); err != nil {
-			return err
+		if gctx.Err() != nil {
+			break
 		}
+		c := &chunk{rows: rows, before: stored, counted: make(chan struct{})}
 		stored += len(rows)
-		if w.afterChunk != nil {
-			if err := w.afterChunk(); err != nil {
+		p := prev
+		g.Go(func() error {
+			if err := w.store(gctx, b, c, p); err != nil {
 				return err
 			}
-		}
+			if w.afterChunk != nil {
+				return w.afterChunk()
+			}
+			return nil
+		})
+		prev = c
 	}
-	return nil
+	return g.Wait()
 }
 
-// store writes a chunk and counts it, in one transaction.
-func (w *Worker) store(ctx context.Context, b db.ImportBatch, storedBefore int, rows []row) error {
-	params := make([]db.CopyImportRowsParams, len(rows))
+// chunk is a run of rows to store, after the rows stored before it;
+// counted is closed once its transaction is over, and ok says whether it
+// committed.
+type chunk struct {
+	rows    []row
+	before  int
+	counted chan struct{}
+	ok      bool
+}
+
+// store writes a chunk and counts it, in one transaction. Chunks are
+// copied in parallel (the COPY is the costly part), but each counts itself
+// only once the chunk before it has committed, and the count is guarded by
+// what it was before: the stored count only ever covers a gapless prefix
+// of the file — what a resumed run skips.
+func (w *Worker) store(ctx context.Context, b db.ImportBatch, c *chunk, prev *chunk) error {
+	defer close(c.counted)
+	params := make([]db.CopyImportRowsParams, len(c.rows))
 	valid := 0
-	for i, r := range rows {
+	for i, r := range c.rows {
 		params[i] = r.params
 		if *r.params.ValidationStatus == "valid" {
 			valid++
 		}
 	}
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := w.q.WithTx(tx)
 		if _, err := q.CopyImportRows(ctx, params); err != nil {
 			return fmt.Errorf("store rows of batch %s: %w", b.ID, err)
 		}
+		if prev != nil {
+			select {
+			case <-prev.counted:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if !prev.ok {
+				return fmt.Errorf("batch %s: the chunk before this one was not stored", b.ID)
+			}
+		}
 		n, err := q.AdvanceImportBatch(ctx, db.AdvanceImportBatchParams{
-			ID: b.ID, StoredBefore: int32(storedBefore), Rows: int32(len(rows)), Valid: int32(valid), Invalid: int32(len(rows) - valid),
+			ID: b.ID, StoredBefore: int32(c.before), Rows: int32(len(c.rows)), Valid: int32(valid), Invalid: int32(len(c.rows) - valid),
 		})
 		if err != nil {
 			return fmt.Errorf("count rows of batch %s: %w", b.ID, err)
@@ -244,6 +282,8 @@ func (w *Worker) store(ctx context.Context, b db.ImportBatch, storedBefore int, 
 		}
 		return nil
 	})
+	c.ok = err == nil
+	return err
 }
 
 func (w *Worker) complete(ctx context.Context, b db.ImportBatch, taskID string, summaries []*summary, warnings []string) error {
