@@ -359,7 +359,7 @@ func (s *server) getEvidence(c *gin.Context) {
 	})
 }
 
-var evidenceStatuses = []string{evidence.StatusQueued, evidence.StatusMatched, evidence.StatusUnmatched, evidence.StatusAmbiguous}
+var evidenceStatuses = []string{evidence.StatusQueued, evidence.StatusMatched, evidence.StatusUnmatched, evidence.StatusAmbiguous, evidence.StatusInvalid}
 
 // listEvidence is GET /v1/evidence: raw records newest first, filtered by
 // what became of them (e.g. status=unmatched: evidence no case has claimed).

@@ -147,7 +147,7 @@ func TestImportCSVThroughProfile(t *testing.T) {
 	t.Parallel()
 	b := setup(t).withWorker()
 	org := b.org("Acme")
-	key, _ := b.apiKey(org, "imports:read", "imports:write")
+	key, _ := b.apiKey(org, "imports:read", "imports:write", "reconciliation_cases:read")
 
 	profile := strings.Replace(imProfile, `"headerRow":true,`, `"headerRow":true,"delimiter":";",`, 1)
 	rec := imPost(b, key, "/v1/import-profiles", profile, "")
@@ -169,6 +169,11 @@ func TestImportCSVThroughProfile(t *testing.T) {
 	require.Contains(t, rec.Body.String(), `"rowNumber":4`)
 	require.Contains(t, rec.Body.String(), "line 4")
 	require.Contains(t, rec.Body.String(), "abc")
+
+	// The evidence list shows it too, as never matched.
+	rec = b.do(req{method: "GET", path: "/v1/evidence?status=invalid", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.EqualValues(t, 1, decode[map[string]any](t, rec)["total"])
 
 	// Base64 content works too, and is the same file.
 	body, _ = json.Marshal(map[string]any{"importProfileId": pid, "originalFileName": "again.csv", "contentBase64": base64.StdEncoding.EncodeToString([]byte(imCSV))})

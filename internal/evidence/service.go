@@ -25,6 +25,8 @@ const (
 	StatusMatched   = "matched"
 	StatusUnmatched = "unmatched"
 	StatusAmbiguous = "ambiguous"
+	// StatusInvalid: an imported row that failed validation; never matched.
+	StatusInvalid = "invalid"
 )
 
 // Service stores evidence as it arrives (the api side: no matching here).

@@ -285,8 +285,6 @@ func decideFormat(given string, content []byte, hasProfile bool) (string, error)
 	return "", &InputError{"format", "The file is not camt.05x XML, BAI2 or MT940, and without an importProfileId it cannot be read as CSV; name its format or give a profile."}
 }
 
-// Batch statuses and rows are read by the api.
-
 // GetBatch reads one batch.
 func (s *Service) GetBatch(ctx context.Context, org, id uuid.UUID) (db.ImportBatch, error) {
 	b, err := s.q.GetImportBatch(ctx, db.GetImportBatchParams{OrganizationID: org, ID: id})

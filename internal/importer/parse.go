@@ -429,7 +429,7 @@ func toRow(b db.ImportBatch, s *statement.Statement, e *statement.Entry, ordinal
 	status, match := "valid", evidence.StatusQueued
 	var errs []byte
 	if len(problems) > 0 {
-		status, match = "invalid", "invalid"
+		status, match = "invalid", evidence.StatusInvalid
 		for i, p := range problems {
 			// Parsers that know the line already name it.
 			if !strings.HasPrefix(p, "line ") {

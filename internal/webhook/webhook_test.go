@@ -389,3 +389,29 @@ func TestRetryAfter(t *testing.T) {
 	require.Zero(t, retryAfter("-5", now))
 	require.Zero(t, retryAfter(now.Add(-time.Hour).Format(http.TimeFormat), now), "a date in the past")
 }
+
+// An event about something other than a case (an import batch) goes out
+// with the data it was recorded with.
+func TestDispatchNonCaseEvent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	org := b.org(t, "Acme")
+	e := b.endpoint(t, org, "https://a.example.com/hooks", "import_batch.completed")
+	require.NoError(t, b.q.InsertEventOutbox(ctx, db.InsertEventOutboxParams{
+		OrganizationID: org, EventType: "import_batch.completed", Data: []byte(`{"id":"batch-1","status":"completed"}`),
+	}))
+	res, err := NewDispatcher(b.pool, b.enq, b.log).Once(ctx)
+	require.NoError(t, err)
+	require.Equal(t, Dispatched{Events: 1, Deliveries: 1}, res)
+	ds, _, err := b.svc.Deliveries(ctx, org, e.ID, DeliveryFilter{}, pageAll)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	var body struct {
+		Type string            `json:"type"`
+		Data map[string]string `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(ds[0].Payload, &body))
+	require.Equal(t, "import_batch.completed", body.Type)
+	require.Equal(t, map[string]string{"id": "batch-1", "status": "completed"}, body.Data)
+}
