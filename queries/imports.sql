@@ -90,9 +90,17 @@ WHERE id = @id AND status = 'processing'
 RETURNING *;
 
 -- name: FailImportBatch :one
-UPDATE import_batches SET status = 'failed', error = @error::text, completed_at = now(), updated_at = now()
+-- Rows stored before the file broke are all invalid: none of them is
+-- matched, and each says why.
+UPDATE import_batches SET status = 'failed', error = @error::text, valid_rows = 0, invalid_rows = total_rows,
+    completed_at = now(), updated_at = now()
 WHERE id = @id AND status IN ('queued', 'processing')
 RETURNING *;
+
+-- name: InvalidateImportRows :exec
+UPDATE raw_records SET validation_status = 'invalid', match_status = 'invalid',
+    validation_errors = coalesce(validation_errors, '[]'::jsonb) || jsonb_build_array(@reason::text)
+WHERE import_batch_id = @batch_id AND validation_status = 'valid';
 
 -- name: QueuedImportRows :many
 SELECT id FROM raw_records

@@ -249,7 +249,8 @@ func (q *Queries) DeleteImportProfile(ctx context.Context, arg DeleteImportProfi
 }
 
 const failImportBatch = `-- name: FailImportBatch :one
-UPDATE import_batches SET status = 'failed', error = $1::text, completed_at = now(), updated_at = now()
+UPDATE import_batches SET status = 'failed', error = $1::text, valid_rows = 0, invalid_rows = total_rows,
+    completed_at = now(), updated_at = now()
 WHERE id = $2 AND status IN ('queued', 'processing')
 RETURNING id, organization_id, profile_id, profile_settings, record_type, format, original_file_name, accept_control_mismatch, content_sha256, size_bytes, status, error, total_rows, valid_rows, invalid_rows, matched_rows, statements, warnings, created_by, created_at, started_at, completed_at, updated_at
 `
@@ -259,6 +260,8 @@ type FailImportBatchParams struct {
 	ID    uuid.UUID
 }
 
+// Rows stored before the file broke are all invalid: none of them is
+// matched, and each says why.
 func (q *Queries) FailImportBatch(ctx context.Context, arg FailImportBatchParams) (ImportBatch, error) {
 	row := q.db.QueryRow(ctx, failImportBatch, arg.Error, arg.ID)
 	var i ImportBatch
@@ -516,6 +519,22 @@ type InsertImportFileParams struct {
 
 func (q *Queries) InsertImportFile(ctx context.Context, arg InsertImportFileParams) error {
 	_, err := q.db.Exec(ctx, insertImportFile, arg.BatchID, arg.Content)
+	return err
+}
+
+const invalidateImportRows = `-- name: InvalidateImportRows :exec
+UPDATE raw_records SET validation_status = 'invalid', match_status = 'invalid',
+    validation_errors = coalesce(validation_errors, '[]'::jsonb) || jsonb_build_array($1::text)
+WHERE import_batch_id = $2 AND validation_status = 'valid'
+`
+
+type InvalidateImportRowsParams struct {
+	Reason  string
+	BatchID *uuid.UUID
+}
+
+func (q *Queries) InvalidateImportRows(ctx context.Context, arg InvalidateImportRowsParams) error {
+	_, err := q.db.Exec(ctx, invalidateImportRows, arg.Reason, arg.BatchID)
 	return err
 }
 

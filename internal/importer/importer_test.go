@@ -196,6 +196,17 @@ func TestMalformedFileFailsBatch(t *testing.T) {
 	require.Equal(t, StatusFailed, batch.Status)
 	require.NotNil(t, batch.Error)
 	require.Contains(t, *batch.Error, "line ")
+	// Rows read before the break are kept, invalid, saying why.
+	require.Positive(t, batch.TotalRows)
+	require.Zero(t, batch.ValidRows)
+	require.Equal(t, batch.TotalRows, batch.InvalidRows)
+	rows, _, err := b.svc.Rows(ctx, b.org, batch.ID, nil, 0, 100, 0)
+	require.NoError(t, err)
+	for _, r := range rows {
+		require.Equal(t, "invalid", *r.ValidationStatus)
+		require.Equal(t, "invalid", r.MatchStatus)
+		require.Contains(t, string(r.ValidationErrors), "The batch failed")
+	}
 	var events int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox WHERE event_type = 'import_batch.failed'`).Scan(&events))
 	require.Equal(t, 1, events)

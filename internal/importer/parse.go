@@ -341,6 +341,10 @@ func (w *Worker) fail(ctx context.Context, b db.ImportBatch, taskID string, caus
 		if err != nil {
 			return fmt.Errorf("fail batch %s: %w", b.ID, err)
 		}
+		reason := "The batch failed: " + cause.Error()
+		if err := q.InvalidateImportRows(ctx, db.InvalidateImportRowsParams{BatchID: &b.ID, Reason: reason}); err != nil {
+			return fmt.Errorf("invalidate rows of batch %s: %w", b.ID, err)
+		}
 		if err := recordEvent(ctx, q, failed, EventFailed); err != nil {
 			return err
 		}
