@@ -164,12 +164,6 @@ func camtCharsetReader(label string, input io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("unsupported encoding %q (camt files are UTF-8)", label)
 }
 
-// camtCP1252 maps bytes 0x80–0x9F of windows-1252; the rest is ISO-8859-1.
-var camtCP1252 = [32]rune{
-	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8D, 'Ž', 0x8F,
-	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9D, 'ž', 'Ÿ',
-}
-
 type camtLatin1Reader struct {
 	r       io.Reader
 	cp1252  bool
@@ -185,8 +179,8 @@ func (l *camtLatin1Reader) Read(p []byte) (int, error) {
 			switch {
 			case c < 0x80:
 				out = append(out, c)
-			case l.cp1252 && c < 0xA0:
-				out = utf8.AppendRune(out, camtCP1252[c-0x80])
+			case l.cp1252:
+				out = utf8.AppendRune(out, windows1252[c-0x80])
 			default:
 				out = utf8.AppendRune(out, rune(c))
 			}
@@ -654,7 +648,7 @@ func (p *camtParser) stmtField(rel []byte) error {
 			s.Account.ID = p.value()
 		}
 	case "Acct/Ccy":
-		ccy, ok := camtCurrency(p.value())
+		ccy, ok := currencyCode(p.value())
 		if !ok {
 			return Errorf(p.pos(len(p.frames)-1), "Acct/Ccy %q is not a currency code", p.value())
 		}
@@ -769,7 +763,7 @@ func (p *camtParser) endBal() error {
 	ccy := p.s.Account.Currency
 	if b.ccy != "" {
 		var ok bool
-		if ccy, ok = camtCurrency(b.ccy); !ok {
+		if ccy, ok = currencyCode(b.ccy); !ok {
 			return Errorf(b.pos, "Bal %s: Amt Ccy %q is not a currency code", b.tp, b.ccy)
 		}
 	}
@@ -1161,7 +1155,7 @@ func (p *camtParser) entryCurrency(e *Entry, ccy, field string) string {
 		}
 		return p.s.Currency
 	}
-	c, ok := camtCurrency(ccy)
+	c, ok := currencyCode(ccy)
 	if !ok {
 		e.Errors = append(e.Errors, fmt.Sprintf("%s Ccy %q is not a currency code", field, ccy))
 		return ""
@@ -1242,25 +1236,6 @@ func camtAmount(s string) (decimal.Decimal, error) {
 		return decimal.Zero, fmt.Errorf("%q is not an amount", camtClip(s))
 	}
 	return decimal.NewFromString(s)
-}
-
-func camtCurrency(s string) (string, bool) {
-	if len(s) != 3 {
-		return "", false
-	}
-	var b [3]byte
-	for i := 0; i < 3; i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-		case c >= 'a' && c <= 'z':
-			c -= 'a' - 'A'
-		default:
-			return "", false
-		}
-		b[i] = c
-	}
-	return string(b[:]), true
 }
 
 // camtDate parses an ISODate (YYYY-MM-DD) as UTC midnight.

@@ -137,12 +137,14 @@ const csvMaxLine = 1 << 20
 // name, for lines that are not valid UTF-8. Undefined bytes map to the C1
 // control of the same value, as Windows does.
 var csvCharsets = map[string]*[128]rune{
-	"":             &csvWindows1252,
-	"windows-1252": &csvWindows1252,
+	"":             &windows1252,
+	"windows-1252": &windows1252,
 	"windows-1250": &csvWindows1250,
 }
 
-var csvWindows1252 = [128]rune{
+// windows1252 decodes bytes 0x80–0xFF of Windows-1252 (above 0x9F it is
+// ISO-8859-1); camt files declaring it use it too.
+var windows1252 = [128]rune{
 	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
 	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
 	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
@@ -841,7 +843,7 @@ func (p *csvPlan) set(e *Entry, st *csvRowState, c *csvColumn, raw, val string, 
 		norm = val
 		switch c.role {
 		case csvRoleCurrency:
-			cur, ok := csvCurrency(val)
+			cur, ok := currencyCode(val)
 			if !ok {
 				fail("is not a 3-letter ISO 4217 currency code (map it with valueMappings.currency)")
 				return

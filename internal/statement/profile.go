@@ -434,7 +434,7 @@ func csvConvertCanonical(role csvRole, typ, v string) (string, string) {
 	}
 	switch role {
 	case csvRoleCurrency:
-		if c, ok := csvCurrency(v); ok {
+		if c, ok := currencyCode(v); ok {
 			return c, ""
 		}
 		return "", fmt.Sprintf("%q is not a 3-letter ISO 4217 currency code", v)
@@ -450,19 +450,6 @@ func csvConvertCanonical(role csvRole, typ, v string) (string, string) {
 		return "", fmt.Sprintf("%q is not a status: use booked, pending or info", v)
 	}
 	return v, ""
-}
-
-func csvCurrency(v string) (string, bool) {
-	if len(v) != 3 {
-		return "", false
-	}
-	for i := 0; i < 3; i++ {
-		c := v[i] | 0x20
-		if c < 'a' || c > 'z' {
-			return "", false
-		}
-	}
-	return strings.ToUpper(v), true
 }
 
 func csvDirection(v string) (Direction, bool) {

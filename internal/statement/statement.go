@@ -233,10 +233,38 @@ func Totals(entries []Entry) (credit, debit decimal.Decimal, booked int) {
 // entries equals closing, when the statement states both balances (ok is
 // false and stated false when it does not), and the difference.
 func Reconciles(s *Statement) (ok, stated bool, diff decimal.Decimal) {
-	if s.Opening == nil || s.Closing == nil {
-		return false, false, decimal.Zero
-	}
 	credit, debit, _ := Totals(s.Entries)
-	diff = s.Opening.Amount.Add(credit).Sub(debit).Sub(s.Closing.Amount)
-	return diff.IsZero(), true, diff
+	diff, stated = Difference(s, credit, debit)
+	return stated && diff.IsZero(), stated, diff
+}
+
+// Difference is opening + credit − debit − closing, for booked totals
+// summed elsewhere (a streaming reader keeps no entries); stated is false
+// when the statement does not give both balances.
+func Difference(s *Statement, credit, debit decimal.Decimal) (diff decimal.Decimal, stated bool) {
+	if s.Opening == nil || s.Closing == nil {
+		return decimal.Zero, false
+	}
+	return s.Opening.Amount.Add(credit).Sub(debit).Sub(s.Closing.Amount), true
+}
+
+// currencyCode is s as an ISO 4217-shaped code: three letters of either
+// case, returned upper-case.
+func currencyCode(s string) (string, bool) {
+	if len(s) != 3 {
+		return "", false
+	}
+	var b [3]byte
+	for i := 0; i < 3; i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		default:
+			return "", false
+		}
+		b[i] = c
+	}
+	return string(b[:]), true
 }
