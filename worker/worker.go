@@ -145,8 +145,8 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 		_, err := m.ProcessMany(ctx, ids)
 		return err
 	}, d.Logger)
-	mux.Handle(importer.TypeParse, parseImport(imports))
-	mux.Handle(importer.TypeMatch, matchImport(imports))
+	mux.Handle(importer.TypeParse, importTask(imports.Parse))
+	mux.Handle(importer.TypeMatch, importTask(imports.Match))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

@@ -344,15 +344,18 @@ type BatchTask struct {
 	BatchID uuid.UUID `json:"batchId"`
 }
 
+// JobID is the task id (and outbox row) of a batch's parse or match task.
+func JobID(taskType string, batchID uuid.UUID) string { return taskType + ":" + batchID.String() }
+
 // NewParseJob is the task that parses a new batch. A run may take long
 // (a 50 MiB file); if it is cut short, the next resumes where it stopped.
 func NewParseJob(b db.ImportBatch) tasks.Job {
 	p, _ := json.Marshal(BatchTask{BatchID: b.ID})
-	return tasks.Job{ID: TypeParse + ":" + b.ID.String(), Type: TypeParse, Queue: "default", Payload: p, OrganizationID: &b.OrganizationID, Timeout: 30 * time.Minute}
+	return tasks.Job{ID: JobID(TypeParse, b.ID), Type: TypeParse, Queue: "default", Payload: p, OrganizationID: &b.OrganizationID, Timeout: 30 * time.Minute}
 }
 
 // NewMatchJob is the task that matches a parsed batch's evidence.
 func NewMatchJob(b db.ImportBatch) tasks.Job {
 	p, _ := json.Marshal(BatchTask{BatchID: b.ID})
-	return tasks.Job{ID: TypeMatch + ":" + b.ID.String(), Type: TypeMatch, Queue: "low", Payload: p, OrganizationID: &b.OrganizationID, Timeout: 30 * time.Minute}
+	return tasks.Job{ID: JobID(TypeMatch, b.ID), Type: TypeMatch, Queue: "low", Payload: p, OrganizationID: &b.OrganizationID, Timeout: 30 * time.Minute}
 }

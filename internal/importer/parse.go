@@ -49,10 +49,7 @@ func NewWorker(pool *pgxpool.Pool, enq *tasks.Enqueuer, match MatchFunc, logger 
 }
 
 // row is one raw record to store.
-type row struct {
-	source string
-	params db.CopyImportRowsParams
-}
+type row = db.CopyImportRowsParams
 
 // summary is what a batch says about each statement of its file.
 type summary struct {
@@ -85,12 +82,6 @@ func balance(b *statement.Balance) *statementAmount {
 	return &statementAmount{Amount: b.Amount.String(), Currency: b.Currency, Date: b.Date.Format(time.DateOnly)}
 }
 
-// ParseError is a file that cannot be read: the batch fails with it.
-type ParseError struct{ Err error }
-
-func (e *ParseError) Error() string { return e.Err.Error() }
-func (e *ParseError) Unwrap() error { return e.Err }
-
 // Parse reads a batch's file into raw records, a chunk per transaction, and
 // completes the batch (or fails it, when the file cannot be read). It
 // resumes where a previous run stopped: each chunk commits with the count
@@ -115,8 +106,8 @@ func (w *Worker) Parse(ctx context.Context, batchID uuid.UUID, taskID string) er
 		return w.fail(ctx, b, taskID, err)
 	}
 
-	// Chunks are stored by a writer of their own, in order, while parsing
-	// goes on: the database and the parser work at the same time.
+	// Chunks are stored by writers of their own while parsing goes on:
+	// the database and the parser work at the same time.
 	skip := int(b.TotalRows)
 	chunks := make(chan []row, 1)
 	wctx, cancel := context.WithCancel(ctx)
@@ -192,11 +183,11 @@ func (w *Worker) Parse(ctx context.Context, batchID uuid.UUID, taskID string) er
 	var perr *statement.Error
 	switch {
 	case errors.As(err, &perr):
-		return w.fail(ctx, b, taskID, &ParseError{perr})
+		return w.fail(ctx, b, taskID, perr)
 	case err != nil:
 		return err
 	case ordinal == 0:
-		return w.fail(ctx, b, taskID, &ParseError{errors.New("the file has no entries")})
+		return w.fail(ctx, b, taskID, errors.New("the file has no entries"))
 	}
 	return w.complete(ctx, b, taskID, summaries, warnings)
 }
@@ -248,17 +239,15 @@ type chunk struct {
 // of the file — what a resumed run skips.
 func (w *Worker) store(ctx context.Context, b db.ImportBatch, c *chunk, prev *chunk) error {
 	defer close(c.counted)
-	params := make([]db.CopyImportRowsParams, len(c.rows))
 	valid := 0
-	for i, r := range c.rows {
-		params[i] = r.params
-		if *r.params.ValidationStatus == "valid" {
+	for _, r := range c.rows {
+		if *r.ValidationStatus == "valid" {
 			valid++
 		}
 	}
 	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := w.q.WithTx(tx)
-		if _, err := q.CopyImportRows(ctx, params); err != nil {
+		if _, err := q.CopyImportRows(ctx, c.rows); err != nil {
 			return fmt.Errorf("store rows of batch %s: %w", b.ID, err)
 		}
 		if prev != nil {
@@ -367,12 +356,11 @@ func (w *Worker) Match(ctx context.Context, batchID uuid.UUID, taskID string) er
 		if err := w.match(ctx, ids); err != nil {
 			return fmt.Errorf("match rows of batch %s: %w", batchID, err)
 		}
+		// After each chunk, so that the count shows progress (a run
+		// that finds nothing left was preceded by one that counted).
 		if _, err := w.q.CountMatchedImportRows(ctx, &batchID); err != nil {
 			return fmt.Errorf("count matched rows of batch %s: %w", batchID, err)
 		}
-	}
-	if _, err := w.q.CountMatchedImportRows(ctx, &batchID); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("count matched rows of batch %s: %w", batchID, err)
 	}
 	return tasks.Done(ctx, w.q, taskID)
 }
@@ -399,14 +387,14 @@ func parserFor(b db.ImportBatch, warn func(*statement.Error)) (func(io.Reader, s
 	case statement.FormatCSV:
 		var p statement.Profile
 		if len(b.ProfileSettings) == 0 {
-			return nil, &ParseError{errors.New("a CSV batch needs an import profile")}
+			return nil, errors.New("a CSV batch needs an import profile")
 		}
 		if err := json.Unmarshal(b.ProfileSettings, &p); err != nil {
-			return nil, &ParseError{fmt.Errorf("the batch's import profile cannot be read: %w", err)}
+			return nil, fmt.Errorf("the batch's import profile cannot be read: %w", err)
 		}
 		return func(r io.Reader, h statement.Handler) error { return statement.ParseCSV(r, p, h) }, nil
 	}
-	return nil, &ParseError{fmt.Errorf("format %q is not supported", b.Format)}
+	return nil, fmt.Errorf("format %q is not supported", b.Format)
 }
 
 func summarize(s *statement.Statement, sum *summary) *summary {
@@ -415,8 +403,7 @@ func summarize(s *statement.Statement, sum *summary) *summary {
 		Opening: balance(s.Opening), Closing: balance(s.Closing), Entries: sum.Entries,
 		Credits: sum.credit.String(), Debits: sum.debit.String(),
 	}
-	if s.Opening != nil && s.Closing != nil {
-		diff := s.Opening.Amount.Add(sum.credit).Sub(sum.debit).Sub(s.Closing.Amount)
+	if diff, stated := statement.Difference(s, sum.credit, sum.debit); stated {
 		ok, d := diff.IsZero(), diff.String()
 		out.Reconciles, out.Difference = &ok, &d
 	}
@@ -451,13 +438,13 @@ func toRow(b db.ImportBatch, s *statement.Statement, e *statement.Entry, ordinal
 	if err != nil {
 		id = uuid.New()
 	}
-	return row{source: source, params: db.CopyImportRowsParams{
+	return row{
 		// The ordinal is zero-padded so that a file's refs sort in file
 		// order (index inserts at the end, as with the ids).
 		ID: id, OrganizationID: b.OrganizationID, Source: source, SourceRef: fmt.Sprintf("import:%s:%010d", b.ID, ordinal),
 		Payload: payload, ImportBatchID: &b.ID, RowNumber: &rowNumber, ValidationStatus: &status, ValidationErrors: errs,
 		MatchStatus: match, ReceivedAt: now,
-	}}
+	}
 }
 
 func sourceOf(recordType string) string {
@@ -504,28 +491,23 @@ func evidencePayload(recordType string, s *statement.Statement, e *statement.Ent
 // bankEvidence is POST /v1/evidence/bank's body, with what the statement
 // says beyond it in payload.
 type bankEvidence struct {
-	BankAccount           *string          `json:"bankAccount"`
-	Direction             string           `json:"direction"`
-	Amount                moneyJSON        `json:"amount"`
-	Status                string           `json:"status"`
-	BookingDate           *string          `json:"bookingDate"`
-	ValueDate             *string          `json:"valueDate"`
-	BankReference         *string          `json:"bankReference"`
-	EndToEndID            *string          `json:"endToEndId"`
-	RemittanceInformation *string          `json:"remittanceInformation"`
-	CounterpartyName      *string          `json:"counterpartyName"`
-	References            []referenceJSON  `json:"references,omitempty"`
-	Payload               statementContext `json:"payload"`
+	BankAccount           *string              `json:"bankAccount"`
+	Direction             string               `json:"direction"`
+	Amount                moneyJSON            `json:"amount"`
+	Status                string               `json:"status"`
+	BookingDate           *string              `json:"bookingDate"`
+	ValueDate             *string              `json:"valueDate"`
+	BankReference         *string              `json:"bankReference"`
+	EndToEndID            *string              `json:"endToEndId"`
+	RemittanceInformation *string              `json:"remittanceInformation"`
+	CounterpartyName      *string              `json:"counterpartyName"`
+	References            []evidence.Reference `json:"references,omitempty"`
+	Payload               statementContext     `json:"payload"`
 }
 
 type moneyJSON struct {
 	Amount   string `json:"amount"`
 	Currency string `json:"currency"`
-}
-
-type referenceJSON struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
 }
 
 // statementContext is where an entry stood and what else the file said.
@@ -584,10 +566,10 @@ func bankPayload(s *statement.Statement, e *statement.Entry) ([]byte, []string) 
 			Reversal: e.Reversal, BatchRef: e.BatchRef, Description: e.Description, CounterpartyAccount: e.CounterpartyAcct},
 	}
 	if e.CustomerReference != "" {
-		body.References = append(body.References, referenceJSON{"customer_reference", e.CustomerReference})
+		body.References = append(body.References, evidence.Reference{Type: "customer_reference", Value: e.CustomerReference})
 	}
 	if e.TransactionID != "" {
-		body.References = append(body.References, referenceJSON{"transaction_id", e.TransactionID})
+		body.References = append(body.References, evidence.Reference{Type: "transaction_id", Value: e.TransactionID})
 	}
 	js, err := gojson.Marshal(body)
 	if err != nil {
