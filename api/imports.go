@@ -365,23 +365,10 @@ func (s *server) listImportRows(c *gin.Context) {
 		return
 	}
 	var is issues
-	q := newQuery(c, &is, "validationStatus", "limit", "offset", "cursor")
+	q := listQuery(c, &is, "validationStatus")
 	validation := q.enum("validationStatus", []string{"valid", "invalid"})
-	limit, offset := 50, 0
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			is.add([]string{"limit"}, "Must be an integer from 1 to 500.")
-		}
-		limit = n
-	}
-	if v, ok := c.GetQuery("offset"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			is.add([]string{"offset"}, "Must be a non-negative integer.")
-		}
-		offset = n
-	}
+	// Rows are small: pages may be larger than other lists'.
+	limit, offset := parseLimitOffset(c, &is, 50, 500)
 	after := int32(0)
 	if v, ok := c.GetQuery("cursor"); ok {
 		n, err := strconv.ParseInt(v, 10, 32)
@@ -399,13 +386,7 @@ func (s *server) listImportRows(c *gin.Context) {
 		abort(c, serviceError(err))
 		return
 	}
-	resp := struct {
-		Items      []importRowJSON `json:"items"`
-		Total      int64           `json:"total"`
-		Limit      int             `json:"limit"`
-		Offset     int             `json:"offset"`
-		NextCursor string          `json:"nextCursor,omitempty"`
-	}{Items: resource.MapSlice(rows, renderImportRow), Total: total, Limit: limit, Offset: offset}
+	resp := listResponse[importRowJSON]{Items: resource.MapSlice(rows, renderImportRow), Total: total, Limit: limit, Offset: offset}
 	if len(rows) == limit {
 		resp.NextCursor = strconv.Itoa(int(*rows[len(rows)-1].RowNumber))
 	}

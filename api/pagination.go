@@ -32,23 +32,8 @@ func encodeCursor(createdAt time.Time, id uuid.UUID) string {
 
 // parsePage reads the paging parameters; out-of-range values are issues.
 func parsePage(c *gin.Context, is *issues) page.Page {
-	p := page.Page{Limit: defaultLimit}
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			is.add([]string{"limit"}, "Must be a whole number from 1 to %d.", maxLimit)
-		} else {
-			p.Limit = n
-		}
-	}
-	if v, ok := c.GetQuery("offset"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			is.add([]string{"offset"}, "Must be a whole number, 0 or more.")
-		} else {
-			p.Offset = n
-		}
-	}
+	var p page.Page
+	p.Limit, p.Offset = parseLimitOffset(c, is, defaultLimit, maxLimit)
 	if v, ok := c.GetQuery("cursor"); ok {
 		var cur cursorJSON
 		b, err := base64.RawURLEncoding.DecodeString(v)
@@ -62,6 +47,28 @@ func parsePage(c *gin.Context, is *issues) page.Page {
 		}
 	}
 	return p
+}
+
+// parseLimitOffset reads limit (def when absent, at most max) and offset.
+func parseLimitOffset(c *gin.Context, is *issues, def, max int) (limit, offset int) {
+	limit = def
+	if v, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > max {
+			is.add([]string{"limit"}, "Must be a whole number from 1 to %d.", max)
+		} else {
+			limit = n
+		}
+	}
+	if v, ok := c.GetQuery("offset"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			is.add([]string{"offset"}, "Must be a whole number, 0 or more.")
+		} else {
+			offset = n
+		}
+	}
+	return limit, offset
 }
 
 // listResponse is the ReconLayer-family list shape.

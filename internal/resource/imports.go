@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -56,18 +57,9 @@ func RenderImportBatch(b db.ImportBatch) ImportBatch {
 	return ImportBatch{
 		ID: b.ID.String(), OrganizationID: b.OrganizationID.String(), ImportProfileID: UUIDStr(b.ProfileID),
 		RecordType: b.RecordType, Format: b.Format, OriginalFileName: b.OriginalFileName, AcceptControlMismatch: b.AcceptControlMismatch,
-		ContentSHA256: hexString(b.ContentSha256), SizeBytes: b.SizeBytes, Status: b.Status, Error: b.Error,
+		ContentSHA256: hex.EncodeToString(b.ContentSha256), SizeBytes: b.SizeBytes, Status: b.Status, Error: b.Error,
 		Counts:     ImportCounts{Total: b.TotalRows, Valid: b.ValidRows, Invalid: b.InvalidRows, Matched: b.MatchedRows},
 		Statements: statements, Warnings: warnings, CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt.UTC(), StartedAt: UTCPtr(b.StartedAt),
 		CompletedAt: UTCPtr(b.CompletedAt), UpdatedAt: b.UpdatedAt.UTC(),
 	}
-}
-
-func hexString(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*len(b))
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0xf]
-	}
-	return string(out)
 }
