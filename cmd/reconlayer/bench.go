@@ -190,6 +190,23 @@ func (s *scratch) close() {
 	_ = s.admin.Close(ctx)
 }
 
+// scratchRedis connects to database db of REDIS_URL's server and empties
+// it: a bench's queue starts clean (poolSize 0: go-redis's default). The
+// caller flushes and closes it when done.
+func scratchRedis(ctx context.Context, redisURL string, db, poolSize int) (*redis.Client, error) {
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opts.DB, opts.PoolSize = db, poolSize
+	rdb := redis.NewClient(opts)
+	if err := rdb.FlushDB(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis database %d: %w", db, err)
+	}
+	return rdb, nil
+}
+
 // startCPUProfile profiles this process into path until the returned
 // function is called; an empty path profiles nothing.
 func startCPUProfile(path string) (func(), error) {
@@ -239,16 +256,9 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 	}
 	b := &bench{scratch: s, workers: workers}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	ropts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
+	if b.rdb, err = scratchRedis(ctx, cfg.RedisURL, redisDB, 64); err != nil {
 		b.close()
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	ropts.DB, ropts.PoolSize = redisDB, 64
-	b.rdb = redis.NewClient(ropts)
-	if err := b.rdb.FlushDB(ctx).Err(); err != nil {
-		b.close()
-		return nil, fmt.Errorf("redis database %d: %w", redisDB, err)
+		return nil, err
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/reconlayer/reconlayer/internal/config"
 	"github.com/reconlayer/reconlayer/internal/db"
@@ -51,12 +50,10 @@ func benchImports(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	s.keep = *keep
 	defer s.close()
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := scratchRedis(ctx, cfg.RedisURL, 253, 0)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
 	}
-	ropts.DB = 253
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	defer rdb.FlushDB(context.Background())
 	org, err := db.New(s.pool).CreateOrganization(ctx, "bench")

@@ -54,12 +54,10 @@ func benchWebhooks(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	s.keep = *keep
 	defer s.close()
-	ropts, err := redis.ParseURL(cfg.RedisURL)
+	rdb, err := scratchRedis(ctx, cfg.RedisURL, *redisDB, 128)
 	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
+		return err
 	}
-	ropts.DB, ropts.PoolSize = *redisDB, 128
-	rdb := redis.NewClient(ropts)
 	defer rdb.Close()
 	defer rdb.FlushDB(context.Background())
 
