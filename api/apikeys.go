@@ -15,6 +15,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/resource"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // apiKeyJSON is the API key resource (DESIGN §2).
@@ -57,9 +58,9 @@ func (r *createAPIKeyRequest) validate(is *issues) {
 		validateScopes(r.Scopes, is)
 	}
 	if r.ExpiresAt != nil && !r.ExpiresAt.After(time.Now()) {
-		is.add([]string{"expiresAt"}, "Must be in the future.")
+		is.Add([]string{"expiresAt"}, "Must be in the future.")
 	}
-	validateMetadata(r.Metadata, is)
+	validate.Metadata(r.Metadata, is)
 }
 
 type updateAPIKeyRequest struct {
@@ -77,49 +78,35 @@ func (r *updateAPIKeyRequest) validate(is *issues) {
 		validateScopes(r.Scopes, is)
 	}
 	if r.ExpiresAt.Value != nil && !r.ExpiresAt.Value.After(time.Now()) {
-		is.add([]string{"expiresAt"}, "Must be in the future (or null to never expire).")
+		is.Add([]string{"expiresAt"}, "Must be in the future (or null to never expire).")
 	}
-	validateMetadata(r.Metadata, is)
+	validate.Metadata(r.Metadata, is)
 }
 
 func validateName(name string, path []string, required bool, is *issues) {
 	switch n := len(strings.TrimSpace(name)); {
 	case n == 0 && required:
-		is.add(path, "Required; must not be blank.")
-	case chars(name) > 200:
-		is.add(path, "Must be at most 200 characters.")
+		is.Add(path, "Required; must not be blank.")
+	case validate.Chars(name) > 200:
+		is.Add(path, "Must be at most 200 characters.")
 	}
 }
 
 func validateScopes(scopes []string, is *issues) {
 	if len(scopes) == 0 {
-		is.add([]string{"scopes"}, "Must name at least one scope (omit it for every scope).")
+		is.Add([]string{"scopes"}, "Must name at least one scope (omit it for every scope).")
 	}
 	for i, sc := range scopes {
 		switch {
 		case !auth.ValidScope(sc):
-			is.add([]string{"scopes", itoa(i)}, "Unknown scope %q; known scopes: %s.", sc, strings.Join(auth.AllScopes, ", "))
+			is.Add([]string{"scopes", itoa(i)}, "Unknown scope %q; known scopes: %s.", sc, strings.Join(auth.AllScopes, ", "))
 		case slices.Index(scopes, sc) != i:
-			is.add([]string{"scopes", itoa(i)}, "Scope %q is listed twice.", sc)
+			is.Add([]string{"scopes", itoa(i)}, "Scope %q is listed twice.", sc)
 		}
 	}
 }
 
 // Metadata is free-form, but bounded: it is echoed in every read.
-func validateMetadata(m map[string]any, is *issues) {
-	if len(m) > 50 {
-		is.add([]string{"metadata"}, "At most 50 keys.")
-	}
-	for k, v := range m {
-		if len(k) == 0 || len(k) > 40 {
-			is.add([]string{"metadata", k}, "Keys must be 1 to 40 characters.")
-		}
-		if b, _ := json.Marshal(v); len(b) > 500 {
-			is.add([]string{"metadata", k}, "Each value must encode to at most 500 bytes of JSON.")
-		}
-	}
-}
-
 // RenderCreatedAPIKey is the create response, with the plaintext shown once
 // (shared with `reconlayer admin create-api-key`).
 func RenderCreatedAPIKey(k apikey.Created) any {
@@ -157,7 +144,7 @@ func (s *server) listAPIKeys(c *gin.Context) {
 	var is issues
 	listQuery(c, &is)
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/txn"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 var (
@@ -46,7 +47,7 @@ func (s *server) listCases(c *gin.Context) {
 	var is issues
 	p := caseFilters(c, &is, pagingParams...)
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
@@ -71,8 +72,8 @@ type noteRequest struct {
 }
 
 func (r *noteRequest) validate(is *issues) {
-	if strings.TrimSpace(r.Note) == "" || chars(r.Note) > 5000 {
-		is.add([]string{"note"}, "Required; 1 to 5000 characters.")
+	if strings.TrimSpace(r.Note) == "" || validate.Chars(r.Note) > 5000 {
+		is.Add([]string{"note"}, "Required; 1 to 5000 characters.")
 	}
 }
 
@@ -81,7 +82,7 @@ type reasonRequest struct {
 }
 
 func (r *reasonRequest) validate(is *issues) {
-	validateOptString(r.Reason, []string{"reason"}, 1000, is)
+	validate.OptString(r.Reason, []string{"reason"}, 1000, is)
 }
 
 // caseAction runs one action and answers the case as it committed.
@@ -148,7 +149,7 @@ func (s *server) listAuditEvents(c *gin.Context) {
 	}
 	p.OccurredFrom, p.OccurredTo = q.timeRange("from", "to")
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

@@ -61,7 +61,7 @@ func renderOverview(from, to *time.Time, r db.DashboardOverviewRow) overviewJSON
 func (s *server) dashboardOverview(c *gin.Context) {
 	var is issues
 	from, to := newQuery(c, &is, "from", "to").timeRange("from", "to")
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

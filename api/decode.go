@@ -16,16 +16,15 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // issues collects validation failures so that one response names every bad field.
-type issues []Issue
+type issues = validate.Issues
 
-func (is *issues) add(path []string, format string, args ...any) {
-	*is = append(*is, Issue{Path: slices.Clone(path), Message: fmt.Sprintf(format, args...)})
-}
-
-func (is issues) err() error {
+// invalid is the 400 naming every issue, or nil when there are none.
+func invalid(is issues) error {
 	if len(is) == 0 {
 		return nil
 	}
@@ -132,8 +131,8 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		var is issues
-		is.add(nil, "The request body is empty; send a JSON object.")
-		return is.err()
+		is.Add(nil, "The request body is empty; send a JSON object.")
+		return invalid(is)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -158,8 +157,8 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 	}
 	if err := json.Unmarshal(body, dst); err != nil {
 		// checkShape accepts only what Unmarshal accepts; this is a safety net.
-		shape.add(nil, "The request body does not match the expected shape.")
-		return shape.err()
+		shape.Add(nil, "The request body does not match the expected shape.")
+		return invalid(shape)
 	}
 	var rules issues
 	if v, ok := dst.(validator); ok {
@@ -172,7 +171,7 @@ func (s *server) decodeJSON(c *gin.Context, dst any) error {
 			all = append(all, r)
 		}
 	}
-	return all.err()
+	return invalid(all)
 }
 
 // without removes the value at path from a decoded JSON document (an array
@@ -215,8 +214,8 @@ func malformed(err error) error {
 	if errors.As(err, &se) {
 		msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
 	}
-	is.add(nil, "Malformed JSON: %s", strings.TrimPrefix(msg, "json: "))
-	return is.err()
+	is.Add(nil, "Malformed JSON: %s", strings.TrimPrefix(msg, "json: "))
+	return invalid(is)
 }
 
 // rejectNUL finds strings (keys or values, free-form metadata included) that
@@ -227,7 +226,7 @@ func rejectNUL(v any, path []string, is *issues) {
 	switch t := v.(type) {
 	case string:
 		if strings.ContainsRune(t, 0) {
-			is.add(path, msg)
+			is.Add(path, msg)
 		}
 	case []any:
 		for i, e := range t {
@@ -236,7 +235,7 @@ func rejectNUL(v any, path []string, is *issues) {
 	case map[string]any:
 		for k, e := range t {
 			if strings.ContainsRune(k, 0) {
-				is.add(append(path, k), msg)
+				is.Add(append(path, k), msg)
 				continue
 			}
 			rejectNUL(e, append(path, k), is)
@@ -273,14 +272,14 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 	if t == timeType {
 		s, ok := raw.(string)
 		if _, err := time.Parse(time.RFC3339, s); !ok || err != nil {
-			is.add(path, "Must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z.")
+			is.Add(path, "Must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z.")
 		}
 		return
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		b, _ := json.Marshal(raw)
 		if err := json.Unmarshal(b, reflect.New(t).Interface()); err != nil {
-			is.add(path, "%s", sentence(strings.TrimPrefix(err.Error(), "json: ")))
+			is.Add(path, "%s", validate.Sentence(strings.TrimPrefix(err.Error(), "json: ")))
 		}
 		return
 	}
@@ -288,7 +287,7 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 	case reflect.Struct:
 		obj, ok := raw.(map[string]any)
 		if !ok {
-			is.add(path, "Must be an object.")
+			is.Add(path, "Must be an object.")
 			return
 		}
 		fields := jsonFields(t)
@@ -300,7 +299,7 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 		for _, k := range keys {
 			f, ok := fields[k]
 			if !ok {
-				is.add(append(path, k), "Unknown field %q.", k)
+				is.Add(append(path, k), "Unknown field %q.", k)
 				continue
 			}
 			checkShape(obj[k], f, append(path, k), is)
@@ -311,7 +310,7 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 		}
 		arr, ok := raw.([]any)
 		if !ok {
-			is.add(path, "Must be an array.")
+			is.Add(path, "Must be an array.")
 			return
 		}
 		for i, v := range arr {
@@ -323,7 +322,7 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 		}
 		obj, ok := raw.(map[string]any)
 		if !ok {
-			is.add(path, "Must be an object.")
+			is.Add(path, "Must be an object.")
 			return
 		}
 		for k, v := range obj {
@@ -331,44 +330,28 @@ func checkShape(raw any, t reflect.Type, path []string, is *issues) {
 		}
 	case reflect.String:
 		if _, ok := raw.(string); !ok {
-			is.add(path, "Must be a string.")
+			is.Add(path, "Must be a string.")
 		}
 	case reflect.Bool:
 		if _, ok := raw.(bool); !ok {
-			is.add(path, "Must be true or false.")
+			is.Add(path, "Must be true or false.")
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := raw.(json.Number)
 		if !ok {
-			is.add(path, "Must be an integer.")
+			is.Add(path, "Must be an integer.")
 			return
 		}
 		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); err != nil {
-			is.add(path, "Must be an integer that fits in %d bits.", t.Bits())
+			is.Add(path, "Must be an integer that fits in %d bits.", t.Bits())
 		}
 	case reflect.Float32, reflect.Float64:
 		if _, ok := raw.(json.Number); !ok {
-			is.add(path, "Must be a number.")
+			is.Add(path, "Must be a number.")
 		}
 	default:
-		is.add(path, "Unsupported value.")
+		is.Add(path, "Unsupported value.")
 	}
-}
-
-// sentence capitalizes a message and ends it with a period.
-func sentence(s string) string {
-	s = capitalize(s)
-	if s != "" && !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 var fieldCache sync.Map // reflect.Type → map[string]reflect.Type

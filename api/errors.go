@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // Error codes of the envelope (seed 002). Clients branch on them: never rename one.
@@ -27,12 +29,8 @@ const (
 	CodeServiceUnavailable         = "service_unavailable"
 )
 
-// Issue locates one validation failure: Path is the field's segment path with
-// array indices as strings (["metadata","0","value"]).
-type Issue struct {
-	Path    []string `json:"path"`
-	Message string   `json:"message"`
-}
+// Issue locates one validation failure (see validate.Issue).
+type Issue = validate.Issue
 
 // Error is the envelope every error response of every route uses (DESIGN §3).
 type Error struct {

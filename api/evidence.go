@@ -20,6 +20,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/money"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/tasks"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // maxPreferWait bounds Prefer: wait=N: a client cannot park a request (and a
@@ -35,36 +36,36 @@ type bankRequest struct{ evidence.Bank }
 func validateMoney(m *evidence.Money, path []string, required bool, is *issues) {
 	if m == nil {
 		if required {
-			is.add(path, "Required: an object {\"amount\": \"100.25\", \"currency\": \"USD\"}.")
+			is.Add(path, "Required: an object {\"amount\": \"100.25\", \"currency\": \"USD\"}.")
 		}
 		return
 	}
-	validatePositive(m.Amount, append(path, "amount"), true, is)
-	validateCurrency(m.Currency, append(path, "currency"), is)
+	validate.Positive(m.Amount, append(path, "amount"), true, is)
+	validate.Currency(m.Currency, append(path, "currency"), is)
 }
 
 func validateNonNegative(a *money.Amount, path []string, is *issues) {
 	if a != nil && a.IsNegative() {
-		is.add(path, "Must not be negative.")
+		is.Add(path, "Must not be negative.")
 	}
 }
 
 func validateRequired(v string, path []string, max int, is *issues) {
-	if v == "" || chars(v) > max {
-		is.add(path, "Required; 1 to %d characters.", max)
+	if v == "" || validate.Chars(v) > max {
+		is.Add(path, "Required; 1 to %d characters.", max)
 	}
 }
 
 func validateCommon(c *evidence.Common, is *issues) {
 	if c.PaymentIntentID != nil {
 		if _, err := uuid.Parse(*c.PaymentIntentID); err != nil || len(*c.PaymentIntentID) != 36 {
-			is.add([]string{"paymentIntentId"}, "Must be a payment intent id (a UUID).")
+			is.Add([]string{"paymentIntentId"}, "Must be a payment intent id (a UUID).")
 		}
 	}
-	validateOptString(c.ExternalReference, []string{"externalReference"}, 255, is)
-	validateOptString(c.SourceRef, []string{"sourceRef"}, 255, is)
+	validate.OptString(c.ExternalReference, []string{"externalReference"}, 255, is)
+	validate.OptString(c.SourceRef, []string{"sourceRef"}, 255, is)
 	if len(c.References) > 50 {
-		is.add([]string{"references"}, "At most 50 references.")
+		is.Add([]string{"references"}, "At most 50 references.")
 	}
 	for i, r := range c.References {
 		validateRequired(r.Type, []string{"references", itoa(i), "type"}, 64, is)
@@ -76,11 +77,11 @@ func (r *providerRequest) validate(is *issues) {
 	validateRequired(r.Provider.Provider, []string{"provider"}, 100, is)
 	validateRequired(r.ProviderTransferID, []string{"providerTransferId"}, 255, is)
 	if !slices.Contains(evidence.ProviderStatuses, r.Status) {
-		is.add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.ProviderStatuses, ", "))
+		is.Add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.ProviderStatuses, ", "))
 	}
 	validateMoney(r.Amount, []string{"amount"}, true, is)
 	validateMoney(r.DestinationAmount, []string{"destinationAmount"}, false, is)
-	validatePositive(r.FxRate, []string{"fxRate"}, false, is)
+	validate.Positive(r.FxRate, []string{"fxRate"}, false, is)
 	if r.Fees != nil {
 		validateNonNegative(r.Fees.ProviderFee, []string{"fees", "providerFee"}, is)
 		validateNonNegative(r.Fees.NetworkFee, []string{"fees", "networkFee"}, is)
@@ -92,31 +93,31 @@ func (r *providerRequest) validate(is *issues) {
 func (r *onchainRequest) validate(is *issues) {
 	family := r.ChainFamily
 	if !slices.Contains(chain.Families, family) {
-		is.add([]string{"chainFamily"}, "Required; one of %s.", strings.Join(chain.Families, ", "))
+		is.Add([]string{"chainFamily"}, "Required; one of %s.", strings.Join(chain.Families, ", "))
 		family = ""
 	}
-	if r.ChainID != nil && (*r.ChainID == "" || chars(string(*r.ChainID)) > 64) {
-		is.add([]string{"chainId"}, "Must be 1 to 64 characters.")
+	if r.ChainID != nil && (*r.ChainID == "" || validate.Chars(string(*r.ChainID)) > 64) {
+		is.Add([]string{"chainId"}, "Must be 1 to 64 characters.")
 	}
 	switch {
 	case r.TxHash == "":
-		is.add([]string{"txHash"}, "Required.")
+		is.Add([]string{"txHash"}, "Required.")
 	case family != "":
 		if msg := chain.CheckTxHash(family, r.TxHash); msg != "" {
-			is.add([]string{"txHash"}, "%s", msg)
+			is.Add([]string{"txHash"}, "%s", msg)
 		}
 	}
 	if r.LogIndex != nil && *r.LogIndex < 0 {
-		is.add([]string{"logIndex"}, "Must not be negative.")
+		is.Add([]string{"logIndex"}, "Must not be negative.")
 	}
 	if !slices.Contains(evidence.OnchainStatuses, r.Status) {
-		is.add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.OnchainStatuses, ", "))
+		is.Add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.OnchainStatuses, ", "))
 	}
 	validateMoney(r.Amount, []string{"amount"}, true, is)
 	for name, v := range map[string]*string{"fromAddress": r.FromAddress, "toAddress": r.ToAddress, "tokenAddress": r.TokenAddress} {
 		if v != nil && family != "" {
 			if msg := chain.CheckAddress(family, *v); msg != "" {
-				is.add([]string{name}, "%s", msg)
+				is.Add([]string{name}, "%s", msg)
 			}
 		}
 	}
@@ -126,28 +127,28 @@ func (r *onchainRequest) validate(is *issues) {
 
 func (r *bankRequest) validate(is *issues) {
 	if r.Direction != "debit" && r.Direction != "credit" {
-		is.add([]string{"direction"}, "Required; debit or credit.")
+		is.Add([]string{"direction"}, "Required; debit or credit.")
 	}
 	validateMoney(r.Amount, []string{"amount"}, true, is)
 	if !slices.Contains(evidence.BankStatuses, r.Status) {
-		is.add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.BankStatuses, ", "))
+		is.Add([]string{"status"}, "Required; one of %s.", strings.Join(evidence.BankStatuses, ", "))
 	}
 	for name, v := range map[string]*string{"bookingDate": r.BookingDate, "valueDate": r.ValueDate} {
 		if v == nil {
 			continue
 		}
 		if _, err := time.Parse(time.DateOnly, *v); err != nil {
-			is.add([]string{name}, "Must be a date like 2026-01-31.")
+			is.Add([]string{name}, "Must be a date like 2026-01-31.")
 		}
 	}
-	validateOptString(r.InternalAccountID, []string{"internalAccountId"}, 255, is)
-	validateOptString(r.BankAccount, []string{"bankAccount"}, 255, is)
-	validateOptString(r.BankReference, []string{"bankReference"}, 255, is)
-	validateOptString(r.EndToEndID, []string{"endToEndId"}, 255, is)
-	validateOptString(r.CounterpartyName, []string{"counterpartyName"}, 255, is)
-	validateOptString(r.RemittanceInformation, []string{"remittanceInformation"}, 1000, is)
+	validate.OptString(r.InternalAccountID, []string{"internalAccountId"}, 255, is)
+	validate.OptString(r.BankAccount, []string{"bankAccount"}, 255, is)
+	validate.OptString(r.BankReference, []string{"bankReference"}, 255, is)
+	validate.OptString(r.EndToEndID, []string{"endToEndId"}, 255, is)
+	validate.OptString(r.CounterpartyName, []string{"counterpartyName"}, 255, is)
+	validate.OptString(r.RemittanceInformation, []string{"remittanceInformation"}, 1000, is)
 	if r.Common.SourceRef == nil && r.BankReference == nil && r.EndToEndID == nil {
-		is.add([]string{"sourceRef"}, "Required when neither bankReference nor endToEndId is given: it is what a resent line is recognized by.")
+		is.Add([]string{"sourceRef"}, "Required when neither bankReference nor endToEndId is given: it is what a resent line is recognized by.")
 	}
 	validateCommon(&r.Common, is)
 }
@@ -373,7 +374,7 @@ func (s *server) listEvidence(c *gin.Context) {
 	}
 	p.ReceivedFrom, p.ReceivedTo = q.timeRange("from", "to")
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

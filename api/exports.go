@@ -60,7 +60,7 @@ func (s *server) exportCases(c *gin.Context) {
 	if f := (query{c: c, is: &is}).enum("format", []string{"json", "csv"}); f != nil {
 		format = *f
 	}
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/txn"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // Codes of manual linking.
@@ -28,9 +29,9 @@ type linkRequest struct {
 
 func (r *linkRequest) validate(is *issues) {
 	if _, err := uuid.Parse(r.FlowLegID); err != nil || len(r.FlowLegID) != 36 {
-		is.add([]string{"flowLegId"}, "Required: the id of a flow leg (a UUID).")
+		is.Add([]string{"flowLegId"}, "Required: the id of a flow leg (a UUID).")
 	}
-	validateOptString(r.Reason, []string{"reason"}, 1000, is)
+	validate.OptString(r.Reason, []string{"reason"}, 1000, is)
 }
 
 type linkResultJSON struct {

@@ -38,12 +38,12 @@ func parsePage(c *gin.Context, is *issues) page.Page {
 		var cur cursorJSON
 		b, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
-			is.add([]string{"cursor"}, "Not a cursor returned by this API.")
+			is.Add([]string{"cursor"}, "Not a cursor returned by this API.")
 		} else {
 			p.After = &page.Cursor{CreatedAt: cur.CreatedAt, ID: cur.ID}
 		}
 		if p.Offset != 0 {
-			is.add([]string{"offset"}, "Use either offset or cursor, not both.")
+			is.Add([]string{"offset"}, "Use either offset or cursor, not both.")
 		}
 	}
 	return p
@@ -55,7 +55,7 @@ func parseLimitOffset(c *gin.Context, is *issues, def, max int) (limit, offset i
 	if v, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > max {
-			is.add([]string{"limit"}, "Must be a whole number from 1 to %d.", max)
+			is.Add([]string{"limit"}, "Must be a whole number from 1 to %d.", max)
 		} else {
 			limit = n
 		}
@@ -63,7 +63,7 @@ func parseLimitOffset(c *gin.Context, is *issues, def, max int) (limit, offset i
 	if v, ok := c.GetQuery("offset"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			is.add([]string{"offset"}, "Must be a whole number, 0 or more.")
+			is.Add([]string{"offset"}, "Must be a whole number, 0 or more.")
 		} else {
 			offset = n
 		}

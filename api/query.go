@@ -31,7 +31,7 @@ func newQuery(c *gin.Context, is *issues, allowed ...string) query {
 	}
 	sort.Strings(unknown)
 	for _, name := range unknown {
-		is.add([]string{name}, "Unknown query parameter %q; this route takes: %s.", name, strings.Join(allowed, ", "))
+		is.Add([]string{name}, "Unknown query parameter %q; this route takes: %s.", name, strings.Join(allowed, ", "))
 	}
 	return query{c: c, is: is}
 }
@@ -47,7 +47,7 @@ func (q query) str(name string, max int) *string {
 		return nil
 	}
 	if v == "" || utf8.RuneCountInString(v) > max || strings.ContainsRune(v, 0) {
-		q.is.add([]string{name}, "Must be 1 to %d characters, none of them NUL.", max)
+		q.is.Add([]string{name}, "Must be 1 to %d characters, none of them NUL.", max)
 		return nil
 	}
 	return &v
@@ -56,7 +56,7 @@ func (q query) str(name string, max int) *string {
 func (q query) enum(name string, values []string) *string {
 	v := q.str(name, 64)
 	if v != nil && !slices.Contains(values, *v) {
-		q.is.add([]string{name}, "Must be one of %s.", strings.Join(values, ", "))
+		q.is.Add([]string{name}, "Must be one of %s.", strings.Join(values, ", "))
 		return nil
 	}
 	return v
@@ -68,7 +68,7 @@ func (q query) enums(name string, values []string) []string {
 	for _, raw := range q.c.QueryArray(name) {
 		for _, v := range strings.Split(raw, ",") {
 			if !slices.Contains(values, v) {
-				q.is.add([]string{name}, "%q is not one of %s.", v, strings.Join(values, ", "))
+				q.is.Add([]string{name}, "%q is not one of %s.", v, strings.Join(values, ", "))
 				continue
 			}
 			if !slices.Contains(out, v) {
@@ -92,7 +92,7 @@ func (q query) boolean(name string) *bool {
 		f := false
 		return &f
 	}
-	q.is.add([]string{name}, "Must be true or false.")
+	q.is.Add([]string{name}, "Must be true or false.")
 	return nil
 }
 
@@ -103,7 +103,7 @@ func (q query) uuid(name string) *uuid.UUID {
 	}
 	id, err := uuid.Parse(v)
 	if err != nil {
-		q.is.add([]string{name}, "Must be a UUID.")
+		q.is.Add([]string{name}, "Must be a UUID.")
 		return nil
 	}
 	return &id
@@ -126,12 +126,12 @@ func (q query) timeRange(fromName, toName string) (from, to *time.Time) {
 			}
 			return &d
 		}
-		q.is.add([]string{name}, "Must be an RFC 3339 timestamp (2026-01-02T15:04:05Z) or a date (2026-01-02).")
+		q.is.Add([]string{name}, "Must be an RFC 3339 timestamp (2026-01-02T15:04:05Z) or a date (2026-01-02).")
 		return nil
 	}
 	from, to = parse(fromName, false), parse(toName, true)
 	if from != nil && to != nil && !from.Before(*to) {
-		q.is.add([]string{toName}, "Must be after %s.", fromName)
+		q.is.Add([]string{toName}, "Must be after %s.", fromName)
 	}
 	return from, to
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/money"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // ruleJSON is a rule on the wire: the rule's own fields (amountTolerance is
@@ -99,45 +100,45 @@ func (q *ruleRequest) apply(r *rule.Rule) {
 
 // validateRule checks a whole rule, as it would be stored.
 func validateRule(r rule.Rule, is *issues) {
-	if r.Name == "" || chars(r.Name) > 200 {
-		is.add([]string{"name"}, "Required; 1 to 200 characters.")
+	if r.Name == "" || validate.Chars(r.Name) > 200 {
+		is.Add([]string{"name"}, "Required; 1 to 200 characters.")
 	}
 	if r.PaymentType != nil && !slices.Contains(rule.PaymentTypes, *r.PaymentType) {
-		is.add([]string{"paymentType"}, "Must be one of %s, or null for every type.", strings.Join(rule.PaymentTypes, ", "))
+		is.Add([]string{"paymentType"}, "Must be one of %s, or null for every type.", strings.Join(rule.PaymentTypes, ", "))
 	}
 	if r.SourceType != nil && !slices.Contains(rule.SourceTypes, *r.SourceType) {
-		is.add([]string{"sourceType"}, "Must be one of %s, or null for every source.", strings.Join(rule.SourceTypes, ", "))
+		is.Add([]string{"sourceType"}, "Must be one of %s, or null for every source.", strings.Join(rule.SourceTypes, ", "))
 	}
 	if r.Priority < 0 || r.Priority > 1_000_000 {
-		is.add([]string{"priority"}, "Must be from 0 to 1000000 (lower runs first).")
+		is.Add([]string{"priority"}, "Must be from 0 to 1000000 (lower runs first).")
 	}
 	if r.AmountTolerance.IsNegative() {
-		is.add([]string{"amountTolerance"}, "Must not be negative.")
+		is.Add([]string{"amountTolerance"}, "Must not be negative.")
 	}
 	if r.AmountToleranceBps < 0 || r.AmountToleranceBps > 10000 {
-		is.add([]string{"amountToleranceBps"}, "Must be from 0 to 10000 basis points.")
+		is.Add([]string{"amountToleranceBps"}, "Must be from 0 to 10000 basis points.")
 	}
 	minutes := func(name string, v int32) {
 		if v < 1 || v > 525_600 {
-			is.add([]string{name}, "Must be from 1 to 525600 minutes (a year).")
+			is.Add([]string{name}, "Must be from 1 to 525600 minutes (a year).")
 		}
 	}
 	minutes("timeWindowMinutes", r.TimeWindowMinutes)
 	minutes("expectedCompletionMinutes", r.ExpectedCompletionMinutes)
 	minutes("delayedSettlementThresholdMinutes", r.DelayedSettlementThresholdMinutes)
 	if r.SLARiskThresholdPercent < 1 || r.SLARiskThresholdPercent > 100 {
-		is.add([]string{"slaRiskThresholdPercent"}, "Must be from 1 to 100.")
+		is.Add([]string{"slaRiskThresholdPercent"}, "Must be from 1 to 100.")
 	}
 	if len(r.RequiredLegTypes) == 0 && r.PaymentType != nil {
-		is.add([]string{"requiredLegTypes"}, "Must name at least one of %s (only a rule for every payment type may leave it empty).",
+		is.Add([]string{"requiredLegTypes"}, "Must name at least one of %s (only a rule for every payment type may leave it empty).",
 			strings.Join(rule.LegTypes, ", "))
 	}
 	for i, t := range r.RequiredLegTypes {
 		switch {
 		case !slices.Contains(rule.LegTypes, t):
-			is.add([]string{"requiredLegTypes", itoa(i)}, "Must be one of %s.", strings.Join(rule.LegTypes, ", "))
+			is.Add([]string{"requiredLegTypes", itoa(i)}, "Must be one of %s.", strings.Join(rule.LegTypes, ", "))
 		case slices.Index(r.RequiredLegTypes, t) != i:
-			is.add([]string{"requiredLegTypes", itoa(i)}, "%q is listed twice.", t)
+			is.Add([]string{"requiredLegTypes", itoa(i)}, "%q is listed twice.", t)
 		}
 	}
 }
@@ -192,7 +193,7 @@ func (s *server) updateRule(c *gin.Context) {
 		req.apply(r)
 		var is issues
 		validateRule(*r, &is)
-		return is.err()
+		return invalid(is)
 	})
 	if err != nil {
 		abort(c, serviceError(err))
@@ -206,7 +207,7 @@ func (s *server) listRules(c *gin.Context) {
 	q := listQuery(c, &is, "paymentType")
 	p := db.ListRulesParams{OrganizationID: mustPrincipal(c).OrganizationID, PaymentType: q.enum("paymentType", rule.PaymentTypes)}
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

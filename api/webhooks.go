@@ -15,6 +15,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/txn"
+	"github.com/reconlayer/reconlayer/internal/validate"
 	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
@@ -135,11 +136,11 @@ func (r *createWebhookEndpointRequest) validate(is *issues) {
 	validateWebhookURL(r.URL, r.policy, is)
 	validateDescription(r.Description, is)
 	if r.SubscribedEvents == nil {
-		is.add([]string{"subscribedEvents"}, `Required: the event types to send, or ["*"] for all.`)
+		is.Add([]string{"subscribedEvents"}, `Required: the event types to send, or ["*"] for all.`)
 	} else {
 		validateSubscribedEvents(r.SubscribedEvents, is)
 	}
-	validateMetadata(r.Metadata, is)
+	validate.Metadata(r.Metadata, is)
 }
 
 type updateWebhookEndpointRequest struct {
@@ -161,37 +162,37 @@ func (r *updateWebhookEndpointRequest) validate(is *issues) {
 		validateSubscribedEvents(r.SubscribedEvents, is)
 	}
 	if r.Status != nil && *r.Status != webhook.StatusActive && *r.Status != webhook.StatusDisabled {
-		is.add([]string{"status"}, "Must be active or disabled.")
+		is.Add([]string{"status"}, "Must be active or disabled.")
 	}
-	validateMetadata(r.Metadata, is)
+	validate.Metadata(r.Metadata, is)
 }
 
 func validateWebhookURL(raw string, p egress.Policy, is *issues) {
 	if strings.TrimSpace(raw) == "" {
-		is.add([]string{"url"}, "Required: the https URL to send webhooks to.")
+		is.Add([]string{"url"}, "Required: the https URL to send webhooks to.")
 		return
 	}
 	if _, err := egress.CheckURL(raw, p); err != nil {
-		is.add([]string{"url"}, "%s", sentence(err.Error()))
+		is.Add([]string{"url"}, "%s", validate.Sentence(err.Error()))
 	}
 }
 
 func validateDescription(d *string, is *issues) {
-	if d != nil && chars(*d) > 500 {
-		is.add([]string{"description"}, "Must be at most 500 characters.")
+	if d != nil && validate.Chars(*d) > 500 {
+		is.Add([]string{"description"}, "Must be at most 500 characters.")
 	}
 }
 
 func validateSubscribedEvents(events []string, is *issues) {
 	if len(events) == 0 {
-		is.add([]string{"subscribedEvents"}, `Must name at least one event type, or "*" for all.`)
+		is.Add([]string{"subscribedEvents"}, `Must name at least one event type, or "*" for all.`)
 	}
 	for i, e := range events {
 		switch {
 		case !webhook.KnownEvent(e):
-			is.add([]string{"subscribedEvents", itoa(i)}, "Unknown event type %q; known: *, %s.", e, strings.Join(webhook.EventTypes, ", "))
+			is.Add([]string{"subscribedEvents", itoa(i)}, "Unknown event type %q; known: *, %s.", e, strings.Join(webhook.EventTypes, ", "))
 		case slices.Index(events, e) != i:
-			is.add([]string{"subscribedEvents", itoa(i)}, "Event type %q is listed twice.", e)
+			is.Add([]string{"subscribedEvents", itoa(i)}, "Event type %q is listed twice.", e)
 		}
 	}
 }
@@ -223,7 +224,7 @@ func (s *server) listWebhookEndpoints(c *gin.Context) {
 	q := listQuery(c, &is, "status")
 	st := q.enum("status", []string{webhook.StatusActive, webhook.StatusDisabled})
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
@@ -296,7 +297,7 @@ func (s *server) listWebhookDeliveries(c *gin.Context) {
 		EventType: q.enum("eventType", append([]string{webhook.EventPing}, webhook.EventTypes...)),
 	}
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
