@@ -20,6 +20,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/statement"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // importProfileJSON is an import profile: its settings at the top level.
@@ -66,16 +67,16 @@ func (r *importProfileRequest) validate(is *issues) {
 	validateDescription(r.Description.Value, is)
 	switch {
 	case r.RecordType == nil && !r.partial:
-		is.add([]string{"recordType"}, "Required; one of %s.", strings.Join(importer.RecordTypes, ", "))
+		is.Add([]string{"recordType"}, "Required; one of %s.", strings.Join(importer.RecordTypes, ", "))
 	case r.RecordType != nil && !slices.Contains(importer.RecordTypes, *r.RecordType):
-		is.add([]string{"recordType"}, "Must be one of %s.", strings.Join(importer.RecordTypes, ", "))
+		is.Add([]string{"recordType"}, "Must be one of %s.", strings.Join(importer.RecordTypes, ", "))
 	}
 	switch {
 	case r.Profile == nil && !r.partial:
-		is.add([]string{"fields"}, "Required: which column holds which field.")
+		is.Add([]string{"fields"}, "Required: which column holds which field.")
 	case r.Profile != nil:
 		for _, pi := range r.Profile.Validate() {
-			is.add(pi.Path, "%s", pi.Message)
+			is.Add(pi.Path, "%s", pi.Message)
 		}
 	}
 }
@@ -99,7 +100,7 @@ func (s *server) listImportProfiles(c *gin.Context) {
 	var is issues
 	listQuery(c, &is)
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
@@ -157,26 +158,26 @@ type upload struct {
 func (u *upload) validate(is *issues, maxBytes int64) {
 	if u.profileID != "" {
 		if _, err := uuid.Parse(u.profileID); err != nil {
-			is.add([]string{"importProfileId"}, "Must be an import profile id (a UUID).")
+			is.Add([]string{"importProfileId"}, "Must be an import profile id (a UUID).")
 		}
 	}
 	if u.recordType != "" && !slices.Contains(importer.RecordTypes, u.recordType) {
-		is.add([]string{"recordType"}, "Must be one of %s.", strings.Join(importer.RecordTypes, ", "))
+		is.Add([]string{"recordType"}, "Must be one of %s.", strings.Join(importer.RecordTypes, ", "))
 	}
 	if u.format != "" && !slices.Contains(importer.Formats, u.format) {
-		is.add([]string{"format"}, "Must be one of %s (or omitted: recognized from the content).", strings.Join(importer.Formats, ", "))
+		is.Add([]string{"format"}, "Must be one of %s (or omitted: recognized from the content).", strings.Join(importer.Formats, ", "))
 	}
-	switch n := chars(strings.TrimSpace(u.fileName)); {
+	switch n := validate.Chars(strings.TrimSpace(u.fileName)); {
 	case n == 0:
-		is.add([]string{"originalFileName"}, "Required: the file's name, as it came from the bank.")
+		is.Add([]string{"originalFileName"}, "Required: the file's name, as it came from the bank.")
 	case n > 255:
-		is.add([]string{"originalFileName"}, "Must be at most 255 characters.")
+		is.Add([]string{"originalFileName"}, "Must be at most 255 characters.")
 	}
 	switch {
 	case len(u.content) == 0:
-		is.add([]string{"content"}, "The file is empty.")
+		is.Add([]string{"content"}, "The file is empty.")
 	case int64(len(u.content)) > maxBytes:
-		is.add([]string{"content"}, "The file is %d bytes; the limit is %s.", len(u.content), humanBytes(maxBytes))
+		is.Add([]string{"content"}, "The file is %d bytes; the limit is %s.", len(u.content), humanBytes(maxBytes))
 	}
 }
 
@@ -194,17 +195,17 @@ func (s *server) readUpload(c *gin.Context) (upload, bool) {
 		var is issues
 		switch {
 		case req.Content != nil && req.ContentBase64 != nil:
-			is.add([]string{"contentBase64"}, "Give content (text) or contentBase64 (bytes), not both.")
+			is.Add([]string{"contentBase64"}, "Give content (text) or contentBase64 (bytes), not both.")
 		case req.Content != nil:
 			u.content = []byte(*req.Content)
 		case req.ContentBase64 != nil:
 			b, err := base64.StdEncoding.DecodeString(*req.ContentBase64)
 			if err != nil {
-				is.add([]string{"contentBase64"}, "Must be standard base64.")
+				is.Add([]string{"contentBase64"}, "Must be standard base64.")
 			}
 			u.content = b
 		}
-		if err := is.err(); err != nil {
+		if err := invalid(is); err != nil {
 			abort(c, err)
 			return upload{}, false
 		}
@@ -254,16 +255,16 @@ func (s *server) readUpload(c *gin.Context) (upload, bool) {
 				u.acceptMismatch = true
 			case "false":
 			default:
-				is.add([]string{name}, "Must be true or false.")
+				is.Add([]string{name}, "Must be true or false.")
 			}
 		default:
-			is.add([]string{name}, "Unknown form field %q; this route takes: file, importProfileId, recordType, format, originalFileName, acceptControlMismatch.", name)
+			is.Add([]string{name}, "Unknown form field %q; this route takes: file, importProfileId, recordType, format, originalFileName, acceptControlMismatch.", name)
 		}
 	}
 	if files != 1 {
-		is.add([]string{"file"}, "Send exactly one file part named \"file\" (got %d).", files)
+		is.Add([]string{"file"}, "Send exactly one file part named \"file\" (got %d).", files)
 	}
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return upload{}, false
 	}
@@ -291,7 +292,7 @@ func (s *server) createImportBatch(c *gin.Context) {
 	}
 	var is issues
 	u.validate(&is, s.opts.MaxImportBytes)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
@@ -329,7 +330,7 @@ func (s *server) listImportBatches(c *gin.Context) {
 	q := listQuery(c, &is, "status")
 	st := q.enum("status", importStatuses)
 	pg := parsePage(c, &is)
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
@@ -347,6 +348,7 @@ type importRowJSON struct {
 	resource.RawRecord
 	ValidationStatus *string         `json:"validationStatus"`
 	ValidationErrors json.RawMessage `json:"validationErrors"`
+	PaymentIntentID  *string         `json:"paymentIntentId"`
 }
 
 func renderImportRow(r db.RawRecord) importRowJSON {
@@ -354,7 +356,8 @@ func renderImportRow(r db.RawRecord) importRowJSON {
 	if len(errs) == 0 {
 		errs = json.RawMessage("[]")
 	}
-	return importRowJSON{RawRecord: resource.RenderRawRecord(r), ValidationStatus: r.ValidationStatus, ValidationErrors: errs}
+	return importRowJSON{RawRecord: resource.RenderRawRecord(r), ValidationStatus: r.ValidationStatus, ValidationErrors: errs,
+		PaymentIntentID: resource.UUIDStr(r.PaymentIntentID)}
 }
 
 // listImportRows pages a batch's rows in file order; its cursor is the
@@ -373,11 +376,11 @@ func (s *server) listImportRows(c *gin.Context) {
 	if v, ok := c.GetQuery("cursor"); ok {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 0 {
-			is.add([]string{"cursor"}, "Must be the nextCursor of a previous page.")
+			is.Add([]string{"cursor"}, "Must be the nextCursor of a previous page.")
 		}
 		after = int32(n)
 	}
-	if err := is.err(); err != nil {
+	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}

@@ -182,6 +182,74 @@ func TestImportCSVThroughProfile(t *testing.T) {
 	require.True(t, decode[imBatch](t, rec).Duplicate)
 }
 
+// A client_internal_ledger CSV through the API: its rows become payment
+// intents with cases (a webhook-visible create, found by GET
+// /v1/payment-intents), a row is refused with the very message POST
+// /v1/payment-intents gives the same fields, and a row that conflicts with
+// a stored intent turns invalid.
+func TestImportLedgerCSVRecordsPaymentIntents(t *testing.T) {
+	t.Parallel()
+	b := setup(t).withWorker()
+	org := b.org("Acme")
+	key, _ := b.apiKey(org, "imports:read", "imports:write", "payment_intents:read", "payment_intents:write", "reconciliation_cases:read")
+
+	rec := b.do(req{method: "POST", path: "/v1/payment-intents", token: key, headers: map[string]string{"Idempotency-Key": uuid.NewString()},
+		body: `{"externalReference":"L-3","sourceAmount":"30","sourceCurrency":"EUR","paymentType":"bank"}`})
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	rec = b.do(req{method: "POST", path: "/v1/payment-intents", token: key, headers: map[string]string{"Idempotency-Key": uuid.NewString()},
+		body: `{"externalReference":"L-2","sourceAmount":"20","sourceCurrency":"EUR","paymentType":"bank","chain":"Not A Chain"}`})
+	require.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	apiIssue := decode[Error](t, rec).Issues[0]
+
+	rec = imPost(b, key, "/v1/import-profiles", `{"name":"ERP export","recordType":"client_internal_ledger","delimiter":";",
+		"fields":[{"column":"Ref","path":"externalReference"},{"column":"Amount","path":"sourceAmount"},{"column":"Ccy","path":"sourceCurrency"},
+		{"column":"Chain","path":"chain"},{"column":"Customer","path":"metadata.customer"}],"defaults":{"paymentType":"bank"}}`, "")
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	pid := decode[map[string]any](t, rec)["id"].(string)
+	content := "Ref;Amount;Ccy;Chain;Customer\nL-1;10.50;EUR;;C-77\nL-2;20;EUR;Not A Chain;\nL-3;31;EUR;;\n"
+	body, _ := json.Marshal(map[string]any{"importProfileId": pid, "originalFileName": "erp.csv", "content": content})
+	rec = imPost(b, key, "/v1/import-batches", string(body), "")
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	batch := decode[imBatch](t, rec)
+	require.Equal(t, "client_internal_ledger", batch.RecordType)
+
+	got := imWait(t, b, key, batch.ID, func(x imBatch) bool {
+		return x.Status == "completed" && x.Counts.Matched+x.Counts.Invalid == x.Counts.Total
+	})
+	require.Equal(t, [4]int{3, 1, 2, 1}, [4]int{got.Counts.Total, got.Counts.Valid, got.Counts.Invalid, got.Counts.Matched})
+
+	rec = b.do(req{method: "GET", path: "/v1/import-batches/" + batch.ID + "/raw-records", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rows := decode[struct {
+		Items []struct {
+			RowNumber        int      `json:"rowNumber"`
+			Source           string   `json:"source"`
+			MatchStatus      string   `json:"matchStatus"`
+			ValidationErrors []string `json:"validationErrors"`
+			PaymentIntentID  *string  `json:"paymentIntentId"`
+		} `json:"items"`
+	}](t, rec).Items
+	require.Len(t, rows, 3)
+	require.Equal(t, "ledger", rows[0].Source)
+	require.Equal(t, "matched", rows[0].MatchStatus)
+	require.NotNil(t, rows[0].PaymentIntentID)
+	require.Equal(t, []string{"line 3: " + apiIssue.String()}, rows[1].ValidationErrors, "the API's own message")
+	require.Len(t, rows[2].ValidationErrors, 1)
+	require.Contains(t, rows[2].ValidationErrors[0], `sourceAmount is "30" there, "31" here`)
+	require.Nil(t, rows[2].PaymentIntentID)
+
+	rec = b.do(req{method: "GET", path: "/v1/payment-intents/" + *rows[0].PaymentIntentID, token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), `"externalReference":"L-1"`)
+	require.Contains(t, rec.Body.String(), `"customer":"C-77"`)
+	require.Contains(t, rec.Body.String(), `"caseId"`)
+
+	// Ledger rows are not evidence.
+	rec = b.do(req{method: "GET", path: "/v1/evidence", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.EqualValues(t, 0, decode[map[string]any](t, rec)["total"])
+}
+
 // Bad uploads are refused in the envelope, naming the field, and store
 // nothing.
 func TestImportBatchValidation(t *testing.T) {
@@ -203,7 +271,7 @@ func TestImportBatchValidation(t *testing.T) {
 		{`{"originalFileName":"a.xml","content":"x","recordType":"ledger"}`, "recordType", "Must be one of"},
 		{`{"originalFileName":"a.xml","contentBase64":"***"}`, "contentBase64", "base64"},
 		{`{"originalFileName":"a.xml","content":"` + strings.Repeat("x", 2000) + `"}`, "content", "limit is 1 KiB"},
-		{`{"originalFileName":"a.csv","content":"x","recordType":"client_internal_ledger","format":"mt940"}`, "recordType", "not supported yet"},
+		{`{"originalFileName":"a.csv","content":"x","recordType":"client_internal_ledger","format":"mt940"}`, "recordType", "is a CSV read through an import profile"},
 	} {
 		e := envelope(t, imPost(b, key, "/v1/import-batches", tc.body, ""), http.StatusBadRequest, CodeInvalidRequest)
 		require.NotEmpty(t, e.Issues, tc.body)

@@ -27,7 +27,8 @@ SELECT * FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_
 SELECT * FROM raw_records
 WHERE organization_id = @organization_id
   AND (sqlc.narg(match_status)::text IS NULL OR match_status = sqlc.narg(match_status))
-  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source))
+  -- Ledger import rows are not evidence: listed with their batch only.
+  AND (sqlc.narg(source)::text IS NULL AND source <> 'ledger' OR source = sqlc.narg(source))
   AND (sqlc.narg(received_from)::timestamptz IS NULL OR received_at >= sqlc.narg(received_from))
   AND (sqlc.narg(received_to)::timestamptz IS NULL OR received_at < sqlc.narg(received_to))
   AND (received_at, id) < (@after_received_at::timestamptz, @after_id::uuid)
@@ -38,7 +39,8 @@ LIMIT @lim OFFSET @off;
 SELECT count(*) FROM raw_records
 WHERE organization_id = @organization_id
   AND (sqlc.narg(match_status)::text IS NULL OR match_status = sqlc.narg(match_status))
-  AND (sqlc.narg(source)::text IS NULL OR source = sqlc.narg(source))
+  -- Ledger import rows are not evidence: listed with their batch only.
+  AND (sqlc.narg(source)::text IS NULL AND source <> 'ledger' OR source = sqlc.narg(source))
   AND (sqlc.narg(received_from)::timestamptz IS NULL OR received_at >= sqlc.narg(received_from))
   AND (sqlc.narg(received_to)::timestamptz IS NULL OR received_at < sqlc.narg(received_to));
 

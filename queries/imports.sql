@@ -128,3 +128,27 @@ LIMIT @lim OFFSET @off;
 SELECT count(*) FROM raw_records
 WHERE organization_id = @organization_id AND import_batch_id = @batch_id
   AND (sqlc.narg(validation_status)::text IS NULL OR validation_status = sqlc.narg(validation_status));
+
+-- name: QueuedLedgerRows :many
+-- The next ledger rows of a batch to record as payment intents.
+SELECT id, row_number, payload FROM raw_records
+WHERE import_batch_id = @batch_id AND match_status = 'queued'
+ORDER BY row_number
+LIMIT @lim;
+
+-- name: RecordLedgerRow :exec
+-- A ledger row recorded as (or found to be) a payment intent.
+UPDATE raw_records SET match_status = 'matched', payment_intent_id = @payment_intent_id, processed_at = now()
+WHERE id = @id AND match_status = 'queued';
+
+-- name: RejectLedgerRow :execrows
+-- A ledger row the payment intents refuse (its externalReference exists
+-- with other fields): invalid after all, with why, and counted so.
+WITH rejected AS (
+    UPDATE raw_records SET validation_status = 'invalid', match_status = 'invalid',
+        validation_errors = coalesce(validation_errors, '[]'::jsonb) || @errors::jsonb, processed_at = now()
+    WHERE raw_records.id = sqlc.arg(id)::uuid AND match_status = 'queued'
+    RETURNING import_batch_id
+)
+UPDATE import_batches b SET valid_rows = valid_rows - 1, invalid_rows = invalid_rows + 1, updated_at = now()
+FROM rejected WHERE b.id = rejected.import_batch_id;

@@ -551,7 +551,8 @@ const countRawRecords = `-- name: CountRawRecords :one
 SELECT count(*) FROM raw_records
 WHERE organization_id = $1
   AND ($2::text IS NULL OR match_status = $2)
-  AND ($3::text IS NULL OR source = $3)
+  -- Ledger import rows are not evidence: listed with their batch only.
+  AND ($3::text IS NULL AND source <> 'ledger' OR source = $3)
   AND ($4::timestamptz IS NULL OR received_at >= $4)
   AND ($5::timestamptz IS NULL OR received_at < $5)
 `
@@ -881,7 +882,7 @@ func (q *Queries) GetMatchLink(ctx context.Context, arg GetMatchLinkParams) (Mat
 }
 
 const getRawRecord = `-- name: GetRawRecord :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND id = $2
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records WHERE organization_id = $1 AND id = $2
 `
 
 type GetRawRecordParams struct {
@@ -906,12 +907,13 @@ func (q *Queries) GetRawRecord(ctx context.Context, arg GetRawRecordParams) (Raw
 		&i.ReceivedAt,
 		&i.ValidationStatus,
 		&i.ValidationErrors,
+		&i.PaymentIntentID,
 	)
 	return i, err
 }
 
 const getRawRecordBySourceRef = `-- name: GetRawRecordBySourceRef :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3 AND import_batch_id IS NULL
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records WHERE organization_id = $1 AND source = $2 AND source_ref = $3 AND import_batch_id IS NULL
 `
 
 type GetRawRecordBySourceRefParams struct {
@@ -937,6 +939,7 @@ func (q *Queries) GetRawRecordBySourceRef(ctx context.Context, arg GetRawRecordB
 		&i.ReceivedAt,
 		&i.ValidationStatus,
 		&i.ValidationErrors,
+		&i.PaymentIntentID,
 	)
 	return i, err
 }
@@ -1318,10 +1321,11 @@ func (q *Queries) LinksOfLegs(ctx context.Context, flowLegIds []uuid.UUID) ([]Li
 }
 
 const listRawRecords = `-- name: ListRawRecords :many
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records
 WHERE organization_id = $1
   AND ($2::text IS NULL OR match_status = $2)
-  AND ($3::text IS NULL OR source = $3)
+  -- Ledger import rows are not evidence: listed with their batch only.
+  AND ($3::text IS NULL AND source <> 'ledger' OR source = $3)
   AND ($4::timestamptz IS NULL OR received_at >= $4)
   AND ($5::timestamptz IS NULL OR received_at < $5)
   AND (received_at, id) < ($6::timestamptz, $7::uuid)
@@ -1374,6 +1378,7 @@ func (q *Queries) ListRawRecords(ctx context.Context, arg ListRawRecordsParams) 
 			&i.ReceivedAt,
 			&i.ValidationStatus,
 			&i.ValidationErrors,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -1481,7 +1486,7 @@ func (q *Queries) LockCasesWithIntents(ctx context.Context, ids []uuid.UUID) ([]
 }
 
 const lockRawRecord = `-- name: LockRawRecord :one
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records WHERE organization_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockRawRecordParams struct {
@@ -1508,13 +1513,14 @@ func (q *Queries) LockRawRecord(ctx context.Context, arg LockRawRecordParams) (R
 		&i.ReceivedAt,
 		&i.ValidationStatus,
 		&i.ValidationErrors,
+		&i.PaymentIntentID,
 	)
 	return i, err
 }
 
 const lockRawRecords = `-- name: LockRawRecords :many
 
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 `
 
 // Batch matching (internal/matcher.ProcessMany): the same steps as one
@@ -1542,6 +1548,7 @@ func (q *Queries) LockRawRecords(ctx context.Context, ids []uuid.UUID) ([]RawRec
 			&i.ReceivedAt,
 			&i.ValidationStatus,
 			&i.ValidationErrors,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -1616,7 +1623,7 @@ func (q *Queries) MatchLinksForCases(ctx context.Context, arg MatchLinksForCases
 }
 
 const rawRecordsForCases = `-- name: RawRecordsForCases :many
-SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at, r.validation_status, r.validation_errors
+SELECT DISTINCT ON (m.case_id, r.id) m.case_id, r.id, r.organization_id, r.source, r.source_ref, r.payload, r.import_batch_id, r.row_number, r.signature_valid, r.match_status, r.processed_at, r.received_at, r.validation_status, r.validation_errors, r.payment_intent_id
 FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
 JOIN match_links m ON m.case_id = k.case_id
 JOIN raw_records r ON r.id = m.raw_record_id
@@ -1658,6 +1665,7 @@ func (q *Queries) RawRecordsForCases(ctx context.Context, arg RawRecordsForCases
 			&i.RawRecord.ReceivedAt,
 			&i.RawRecord.ValidationStatus,
 			&i.RawRecord.ValidationErrors,
+			&i.RawRecord.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}

@@ -657,7 +657,7 @@ func (q *Queries) ListImportProfiles(ctx context.Context, arg ListImportProfiles
 }
 
 const listImportRows = `-- name: ListImportRows :many
-SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors FROM raw_records
+SELECT id, organization_id, source, source_ref, payload, import_batch_id, row_number, signature_valid, match_status, processed_at, received_at, validation_status, validation_errors, payment_intent_id FROM raw_records
 WHERE organization_id = $1 AND import_batch_id = $2
   AND ($3::text IS NULL OR validation_status = $3)
   AND row_number > $4
@@ -705,6 +705,7 @@ func (q *Queries) ListImportRows(ctx context.Context, arg ListImportRowsParams) 
 			&i.ReceivedAt,
 			&i.ValidationStatus,
 			&i.ValidationErrors,
+			&i.PaymentIntentID,
 		); err != nil {
 			return nil, err
 		}
@@ -746,6 +747,87 @@ func (q *Queries) QueuedImportRows(ctx context.Context, arg QueuedImportRowsPara
 		return nil, err
 	}
 	return items, nil
+}
+
+const queuedLedgerRows = `-- name: QueuedLedgerRows :many
+SELECT id, row_number, payload FROM raw_records
+WHERE import_batch_id = $1 AND match_status = 'queued'
+ORDER BY row_number
+LIMIT $2
+`
+
+type QueuedLedgerRowsParams struct {
+	BatchID *uuid.UUID
+	Lim     int32
+}
+
+type QueuedLedgerRowsRow struct {
+	ID        uuid.UUID
+	RowNumber *int32
+	Payload   []byte
+}
+
+// The next ledger rows of a batch to record as payment intents.
+func (q *Queries) QueuedLedgerRows(ctx context.Context, arg QueuedLedgerRowsParams) ([]QueuedLedgerRowsRow, error) {
+	rows, err := q.db.Query(ctx, queuedLedgerRows, arg.BatchID, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []QueuedLedgerRowsRow
+	for rows.Next() {
+		var i QueuedLedgerRowsRow
+		if err := rows.Scan(&i.ID, &i.RowNumber, &i.Payload); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recordLedgerRow = `-- name: RecordLedgerRow :exec
+UPDATE raw_records SET match_status = 'matched', payment_intent_id = $1, processed_at = now()
+WHERE id = $2 AND match_status = 'queued'
+`
+
+type RecordLedgerRowParams struct {
+	PaymentIntentID *uuid.UUID
+	ID              uuid.UUID
+}
+
+// A ledger row recorded as (or found to be) a payment intent.
+func (q *Queries) RecordLedgerRow(ctx context.Context, arg RecordLedgerRowParams) error {
+	_, err := q.db.Exec(ctx, recordLedgerRow, arg.PaymentIntentID, arg.ID)
+	return err
+}
+
+const rejectLedgerRow = `-- name: RejectLedgerRow :execrows
+WITH rejected AS (
+    UPDATE raw_records SET validation_status = 'invalid', match_status = 'invalid',
+        validation_errors = coalesce(validation_errors, '[]'::jsonb) || $1::jsonb, processed_at = now()
+    WHERE raw_records.id = $2::uuid AND match_status = 'queued'
+    RETURNING import_batch_id
+)
+UPDATE import_batches b SET valid_rows = valid_rows - 1, invalid_rows = invalid_rows + 1, updated_at = now()
+FROM rejected WHERE b.id = rejected.import_batch_id
+`
+
+type RejectLedgerRowParams struct {
+	Errors []byte
+	ID     uuid.UUID
+}
+
+// A ledger row the payment intents refuse (its externalReference exists
+// with other fields): invalid after all, with why, and counted so.
+func (q *Queries) RejectLedgerRow(ctx context.Context, arg RejectLedgerRowParams) (int64, error) {
+	result, err := q.db.Exec(ctx, rejectLedgerRow, arg.Errors, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const startImportBatch = `-- name: StartImportBatch :one

@@ -211,6 +211,7 @@ type RawRecord struct {
 	ReceivedAt       time.Time
 	ValidationStatus *string
 	ValidationErrors []byte
+	PaymentIntentID  *uuid.UUID
 }
 
 type ReconciliationCase struct {

@@ -188,7 +188,7 @@ type Submitted struct {
 
 // InputError is an upload that cannot be imported as asked: its format is
 // not given and cannot be recognized, it needs a profile it lacks, or its
-// record type cannot be imported yet.
+// record type cannot come in that format.
 type InputError struct {
 	Field string
 	Msg   string
@@ -225,14 +225,12 @@ func (s *Service) Submit(ctx context.Context, u Upload, finish txn.Finish[Submit
 		if recordType == "" {
 			recordType = RecordBankStatement
 		}
-		if recordType == RecordLedger {
-			// TODO(#8): upsert payment intents from ledger rows, with
-			// conflict detection; until then such files are refused.
-			return Submitted{}, &InputError{"recordType", "Importing client_internal_ledger files (payment intents) is not supported yet; create the intents with POST /v1/payment-intents."}
-		}
 		format, err := decideFormat(u.Format, u.Content, u.ProfileID != nil)
 		if err != nil {
 			return Submitted{}, err
+		}
+		if recordType == RecordLedger && format != string(statement.FormatCSV) {
+			return Submitted{}, &InputError{"recordType", "A client_internal_ledger file is a CSV read through an import profile that maps its columns to payment intent fields (externalReference, sourceAmount, sourceCurrency, paymentType, …)."}
 		}
 		b, err := q.InsertImportBatch(ctx, db.InsertImportBatchParams{
 			OrganizationID: u.OrganizationID, ProfileID: u.ProfileID, ProfileSettings: settings, RecordType: recordType,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/evidence"
+	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/statement"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
@@ -30,7 +31,9 @@ type Worker struct {
 	q     *db.Queries
 	enq   *tasks.Enqueuer
 	match MatchFunc
-	log   *slog.Logger
+	// intents records the rows of client_internal_ledger batches.
+	intents *intent.Service
+	log     *slog.Logger
 	// Chunk is how many rows are stored per transaction, and Writers
 	// how many chunks are stored at once.
 	Chunk   int
@@ -45,7 +48,7 @@ type MatchFunc func(ctx context.Context, ids []uuid.UUID) error
 
 // NewWorker builds the worker side.
 func NewWorker(pool *pgxpool.Pool, enq *tasks.Enqueuer, match MatchFunc, logger *slog.Logger) *Worker {
-	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, log: logger, Chunk: 2000, Writers: 3}
+	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, intents: intent.New(pool), log: logger, Chunk: 2000, Writers: 3}
 }
 
 // row is one raw record to store.
@@ -342,9 +345,17 @@ func (w *Worker) fail(ctx context.Context, b db.ImportBatch, taskID string, caus
 }
 
 // Match has the matcher place a completed batch's queued evidence, a chunk
-// at a time, and keeps the batch's matched count. It stops at ctx's end;
-// the next run takes the rest.
+// at a time, and keeps the batch's matched count; a ledger batch's rows are
+// recorded as payment intents instead. It stops at ctx's end; the next run
+// takes the rest.
 func (w *Worker) Match(ctx context.Context, batchID uuid.UUID, taskID string) error {
+	b, err := w.q.GetImportBatchByID(ctx, batchID)
+	if err != nil {
+		return fmt.Errorf("read import batch %s: %w", batchID, err)
+	}
+	if b.RecordType == RecordLedger {
+		return w.recordIntents(ctx, b, taskID)
+	}
 	for {
 		ids, err := w.q.QueuedImportRows(ctx, db.QueuedImportRowsParams{BatchID: &batchID, Lim: 200})
 		if err != nil {
@@ -453,15 +464,21 @@ func sourceOf(recordType string) string {
 		return evidence.SourceProvider
 	case RecordOnchainReport:
 		return evidence.SourceOnchain
+	case RecordLedger:
+		return SourceLedger
 	}
 	return evidence.SourceBank
 }
 
-// evidencePayload is the entry as the evidence API would have received it,
-// and what makes it invalid as such.
+// evidencePayload is the entry as the evidence API would have received it
+// (a ledger row: as the payment intent API would have), and what makes it
+// invalid as such.
 func evidencePayload(recordType string, s *statement.Statement, e *statement.Entry) ([]byte, []string) {
-	if recordType == RecordBankStatement {
+	switch recordType {
+	case RecordBankStatement:
 		return bankPayload(s, e)
+	case RecordLedger:
+		return ledgerPayload(e)
 	}
 	body := nest(e.Fields)
 	js, _ := json.Marshal(body)
