@@ -6,7 +6,6 @@
 package importer
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -264,20 +263,10 @@ func decideFormat(given string, content []byte, hasProfile bool) (string, error)
 		}
 		return given, nil
 	}
-	head := content[:min(len(content), 8192)]
-	if f, ok := statement.DetectCAMT(head); ok {
+	if f, ok := statement.Detect(content); ok {
 		return string(f), nil
 	}
-	trimmed := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n")
-	switch {
-	case bytes.HasPrefix(trimmed, []byte("01,")):
-		return string(statement.FormatBAI2), nil
-	case bytes.Contains(head, []byte(":20:")) && (bytes.Contains(head, []byte(":25:")) || bytes.Contains(head, []byte(":28C:"))):
-		if bytes.Contains(head, []byte(":13D:")) || bytes.Contains(head, []byte(":34F:")) {
-			return string(statement.FormatMT942), nil
-		}
-		return string(statement.FormatMT940), nil
-	case hasProfile:
+	if hasProfile {
 		return string(statement.FormatCSV), nil
 	}
 	return "", &InputError{"format", "The file is not camt.05x XML, BAI2 or MT940, and without an importProfileId it cannot be read as CSV; name its format or give a profile."}

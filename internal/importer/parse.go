@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -380,7 +379,7 @@ func (w *Worker) Match(ctx context.Context, batchID uuid.UUID, taskID string) er
 // that its entries do not add up to fails the batch, unless the upload
 // accepted such mismatches: then warn hears of each (banks do send files
 // whose trailers are off, e.g. two of the public BAI2 samples).
-func parserFor(b db.ImportBatch, warn func(*statement.Error)) (func(io.Reader, statement.Handler) error, error) {
+func parserFor(b db.ImportBatch, warn func(*statement.Error)) (statement.Parser, error) {
 	var opt statement.Options
 	if b.AcceptControlMismatch {
 		opt.ControlMismatch = func(e *statement.Error) error {
@@ -388,24 +387,17 @@ func parserFor(b db.ImportBatch, warn func(*statement.Error)) (func(io.Reader, s
 			return nil
 		}
 	}
-	switch statement.Format(b.Format) {
-	case statement.FormatCAMT052, statement.FormatCAMT053, statement.FormatCAMT054:
-		return func(r io.Reader, h statement.Handler) error { return statement.ParseCAMTWith(r, h, opt) }, nil
-	case statement.FormatBAI2:
-		return func(r io.Reader, h statement.Handler) error { return statement.ParseBAI2With(r, h, opt) }, nil
-	case statement.FormatMT940, statement.FormatMT942:
-		return func(r io.Reader, h statement.Handler) error { return statement.ParseMT940With(r, h, opt) }, nil
-	case statement.FormatCSV:
-		var p statement.Profile
+	var profile *statement.Profile
+	if statement.Format(b.Format) == statement.FormatCSV {
 		if len(b.ProfileSettings) == 0 {
 			return nil, errors.New("a CSV batch needs an import profile")
 		}
-		if err := json.Unmarshal(b.ProfileSettings, &p); err != nil {
+		profile = new(statement.Profile)
+		if err := json.Unmarshal(b.ProfileSettings, profile); err != nil {
 			return nil, fmt.Errorf("the batch's import profile cannot be read: %w", err)
 		}
-		return func(r io.Reader, h statement.Handler) error { return statement.ParseCSV(r, p, h) }, nil
 	}
-	return nil, fmt.Errorf("format %q is not supported", b.Format)
+	return statement.ParserFor(statement.Format(b.Format), opt, profile)
 }
 
 func summarize(s *statement.Statement, sum *summary) *summary {
