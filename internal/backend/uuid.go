@@ -19,6 +19,7 @@ func PoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	}
 	pcfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerUUID(conn.TypeMap())
+		registerNumeric(conn.TypeMap()) // numeric.Decimal/Null without math/big (numeric.go)
 		return nil
 	}
 	return pcfg, nil

@@ -40,6 +40,10 @@ func (n *Decimal) ScanNumeric(v pgtype.Numeric) error {
 // NumericValue implements pgtype.NumericValuer.
 func (n Decimal) NumericValue() (pgtype.Numeric, error) { return toNumeric(n.d), nil }
 
+// DecimalValue is the value and true. With Null's it lets the pool's numeric
+// codec (internal/backend) write the wire format without a pgtype.Numeric.
+func (n Decimal) DecimalValue() (decimal.Decimal, bool) { return n.d, true }
+
 // Null is a nullable numeric column.
 type Null struct {
 	d     decimal.Decimal
@@ -80,6 +84,9 @@ func (n Null) NumericValue() (pgtype.Numeric, error) {
 	}
 	return toNumeric(n.d), nil
 }
+
+// DecimalValue is the value and true, or false for NULL, without Dec's copy.
+func (n Null) DecimalValue() (decimal.Decimal, bool) { return n.d, n.valid }
 
 func fromNumeric(v pgtype.Numeric) (*decimal.Decimal, error) {
 	if !v.Valid {
