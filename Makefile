@@ -41,12 +41,13 @@ fuzz: ## each file parser and the URL check fuzzed for FUZZTIME (go test -fuzz t
 	  go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/statement/ || exit 1; done
 	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./internal/egress/
 
-bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries
+bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries, ledger runs
 	$(WITH_ENV) go test -run '^$$' -bench . -benchmem -count 6 ./...
 	$(WITH_ENV) go run ./cmd/reconlayer bench evidence -n 10000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench sla -n 1000000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench imports -csv 1000000 -camt 100000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench webhooks -n 10000 -runs 3
+	$(WITH_ENV) go run ./cmd/reconlayer bench runs -n 100000,1000000 -runs 3
 
 generate: $(SQLC)
 	$(SQLC) generate

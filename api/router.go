@@ -23,6 +23,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/ratelimit"
@@ -92,6 +93,7 @@ type server struct {
 	evidenceCount *prometheus.CounterVec
 	webhooks      *webhook.Service
 	imports       *importer.Service
+	ledgers       *ledger.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -141,6 +143,7 @@ func NewRouter(d Deps) *gin.Engine {
 		evidenceCount: d.Metrics.Evidence,
 		webhooks:      webhook.NewService(d.Pool, webhook.NewEnqueuer(client, o.WebhookTimeout), d.Logger),
 		imports:       importer.New(d.Pool, d.Logger),
+		ledgers:       ledger.New(d.Pool),
 	}
 
 	r := gin.New()
@@ -245,6 +248,7 @@ func NewRouter(d Deps) *gin.Engine {
 	batches.GET("", importRead, s.listImportBatches)
 	batches.GET("/:id", importRead, byID("Import batch", s.imports.GetBatch, resource.RenderImportBatch))
 	batches.GET("/:id/raw-records", importRead, s.listImportRows)
+	s.routeLedgers(v1)
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)

@@ -11,6 +11,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 	"github.com/reconlayer/reconlayer/internal/webhook"
@@ -32,6 +33,9 @@ func serviceError(err error) error {
 		elsewhere  *matcher.LinkedElsewhereError
 		linkState  *matcher.LinkStateError
 		input      *importer.InputError
+		ledgerIn   *ledger.InputError
+		conflict   *ledger.ConflictError
+		state      *ledger.StateError
 	)
 	switch {
 	case errors.Is(err, matcher.ErrCaseNotFound):
@@ -80,6 +84,34 @@ func serviceError(err error) error {
 	case errors.Is(err, webhook.ErrEndpointDisabled):
 		return NewError(http.StatusConflict, CodeWebhookEndpointDisabled,
 			"The delivery's webhook endpoint is disabled; enable it (PATCH status active) before retrying.")
+	case errors.Is(err, ledger.ErrLedgerNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Ledger not found.")
+	case errors.Is(err, ledger.ErrAccountNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Ledger account not found.")
+	case errors.Is(err, ledger.ErrRunNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Reconciliation run not found.")
+	case errors.Is(err, ledger.ErrSourceNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Source file not found.")
+	case errors.Is(err, ledger.ErrMatchNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Match not found.")
+	case errors.Is(err, ledger.ErrItemNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Item not found.")
+	case errors.Is(err, ledger.ErrDiscrepancyNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Discrepancy not found.")
+	case errors.As(err, &ledgerIn):
+		e := NewError(http.StatusBadRequest, CodeInvalidRequest, "%s", ledgerIn.Msg)
+		e.Issues = []Issue{{Path: ledgerIn.Path, Message: ledgerIn.Msg}}
+		return e
+	case errors.As(err, &conflict):
+		e := NewError(http.StatusConflict, conflict.Code, "%s", conflict.Msg)
+		if conflict.Details != nil {
+			e.Details = conflict.Details
+		}
+		return e
+	case errors.As(err, &state):
+		e := NewError(http.StatusConflict, CodeInvalidStateTransition, "Cannot %s a %s that is %s.", state.Action, state.Object, state.Status)
+		e.Details = gin.H{"action": state.Action, "status": state.Status}
+		return e
 	case errors.Is(err, idempotency.ErrLeaseLost):
 		return NewError(http.StatusConflict, CodeIdempotencyInProgress,
 			"Another request with this Idempotency-Key took over; retry shortly to get its result.")

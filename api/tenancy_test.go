@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -10,15 +11,18 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/importer"
+	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
 	"github.com/reconlayer/reconlayer/internal/statement"
+	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/webhook"
 )
 
@@ -115,10 +119,105 @@ var tenancyFixtures = map[string]tenancyFixture{
 			require.Equal(t, "victim", p.Name)
 		},
 	},
-	"/v1/import-batches/:id":             importBatchFixture(),
-	"/v1/import-batches/:id/raw-records": importBatchFixture(),
-	"/v1/webhook-deliveries/:id":         webhookDeliveryFixture(),
-	"/v1/webhook-deliveries/:id/retry":   webhookDeliveryFixture(),
+	"/v1/ledgers/:id":                                         ledgerFixture(nil),
+	"/v1/ledgers/:id/accounts":                                ledgerFixture(map[string]string{"POST": `{"name":"x","code":"9","currency":"EUR"}`}),
+	"/v1/ledgers/:id/entries":                                 ledgerFixture(map[string]string{"POST": `{"entries":[{"account":"1200","direction":"debit","amount":"1","currency":"EUR","booking_date":"2026-03-02","external_id":"hijack"}]}`}),
+	"/v1/ledgers/:id/reconcile":                               ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID":                  ledgerFixture(map[string]string{"PATCH": `{"note":"hijacked"}`}),
+	"/v1/ledgers/reconciliation/runs/:runID/sources/upload":   ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/sources":          ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/sources/:fileID":  ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/auto-match":       ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/manual-match":     ledgerFixture(map[string]string{"POST": `{"source_entry_ids":["` + uuid.NewString() + `"],"ledger_entry_ids":["` + uuid.NewString() + `"]}`}),
+	"/v1/ledgers/reconciliation/runs/:runID/matches":          ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/items":            ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/gl-only":          ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/gl-all":           ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/runs/:runID/discrepancies":    ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/matches/:matchID/accept":      ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/matches/:matchID/reject":      ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/matches/:matchID/note":        ledgerFixture(map[string]string{"PATCH": `{"note":"hijacked"}`}),
+	"/v1/ledgers/reconciliation/items/:itemID/close":          ledgerFixture(map[string]string{"POST": `{"reason":"hijacked"}`}),
+	"/v1/ledgers/reconciliation/items/:itemID/reopen":         ledgerFixture(nil),
+	"/v1/ledgers/reconciliation/discrepancies/:discrepancyID": ledgerFixture(map[string]string{"PATCH": `{"status":"closed"}`}),
+	"/v1/import-batches/:id":                                  importBatchFixture(),
+	"/v1/import-batches/:id/raw-records":                      importBatchFixture(),
+	"/v1/webhook-deliveries/:id":                              webhookDeliveryFixture(),
+	"/v1/webhook-deliveries/:id/retry":                        webhookDeliveryFixture(),
+}
+
+// ledgerFixture is a ledger with an account, two GL entries and a manual
+// run whose uploaded statement was auto-matched: one suggested match, one
+// unmatched line, one discrepancy. Another organization's requests change
+// none of it.
+func ledgerFixture(bodies map[string]string) tenancyFixture {
+	return tenancyFixture{
+		bodies: bodies,
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			t, ctx := b.t, context.Background()
+			svc := ledger.New(b.pool)
+			l, err := svc.CreateLedger(ctx, org, ledger.LedgerInput{Name: "victim", Metadata: []byte("{}")}, nil)
+			require.NoError(t, err)
+			_, err = svc.CreateAccount(ctx, org, l.ID, ledger.AccountInput{Name: "Bank", Code: "1200", Currency: "EUR", NormalBalance: "debit"}, nil)
+			require.NoError(t, err)
+			day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+			ref := "INV-1001"
+			_, err = svc.AddEntries(ctx, org, l.ID, []ledger.EntryInput{
+				{Account: "1200", Direction: "debit", Amount: decimal.RequireFromString("100"), Currency: "EUR", BookingDate: day, ExternalID: "A", Reference: &ref},
+				{Account: "1200", Direction: "debit", Amount: decimal.RequireFromString("7"), Currency: "EUR", BookingDate: day, ExternalID: "B"},
+			}, nil)
+			require.NoError(t, err)
+			key := uuid.NewString()
+			r, _, err := svc.CreateRun(ctx, org, ledger.RunInput{LedgerID: l.ID, Mode: ledger.ModeManual, SourceType: "upload", IdempotencyKey: &key,
+				WindowDays: 3, CreatedBy: "test"}, nil)
+			require.NoError(t, err)
+			sub, err := svc.SubmitSource(ctx, org, ledger.SourceUpload{RunID: r.ID, FileName: "s.csv", Format: "csv", CreatedBy: "test",
+				Content: []byte("booking_date,amount,currency,reference\n2026-03-02,100.00,EUR,INV-1001\n2026-03-02,55.00,EUR,\n")}, nil)
+			require.NoError(t, err)
+			w := ledger.NewWorker(b.pool, nil, tasks.NewEnqueuer(asynq.NewClientFromRedisClient(b.redis)), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			require.NoError(t, w.ParseSource(ctx, ledger.Task{OrganizationID: org, RunID: r.ID, SourceID: sub.Source.ID}, sub.Job.ID))
+			require.NoError(t, w.AutoMatch(ctx, ledger.Task{OrganizationID: org, RunID: r.ID}, ledger.NewAutoMatchJob(r, "").ID))
+			matches, err := svc.Matches(ctx, org, r.ID, nil, 10, 0)
+			require.NoError(t, err)
+			require.Len(t, matches.Rows, 1)
+			items, err := svc.Items(ctx, org, r.ID, 10, 0)
+			require.NoError(t, err)
+			disc, err := svc.Discrepancies(ctx, org, r.ID, ledger.DiscrepancyFilter{}, 10, 0)
+			require.NoError(t, err)
+			require.NotEmpty(t, disc.Rows)
+			return map[string]string{"id": l.ID.String(), "runID": r.ID.String(), "fileID": sub.Source.ID.String(),
+				"matchID": matches.Rows[0].ID.String(), "itemID": items.Rows[0].ID.String(), "discrepancyID": disc.Rows[0].ID.String()}
+		},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			ctx, svc := context.Background(), ledger.New(b.pool)
+			r, err := svc.GetRun(ctx, org, uuid.MustParse(ids["runID"]))
+			require.NoError(t, err, "the run was not deleted")
+			require.Nil(t, r.Note)
+			require.Equal(t, ledger.RunCompleted, r.Status, "no second auto-match ran")
+			m, err := svc.GetMatch(ctx, org, uuid.MustParse(ids["matchID"]))
+			require.NoError(t, err)
+			require.Equal(t, ledger.MatchSuggested, m.Status)
+			require.Nil(t, m.Note)
+			_, err = svc.GetSource(ctx, org, r.ID, uuid.MustParse(ids["fileID"]))
+			require.NoError(t, err, "the source was not deleted")
+			items, err := svc.Items(ctx, org, r.ID, 10, 0)
+			require.NoError(t, err)
+			for _, it := range items.Rows {
+				require.Nil(t, it.ClosedAt)
+			}
+			entries, err := svc.Accounts(ctx, org, uuid.MustParse(ids["id"]))
+			require.NoError(t, err)
+			require.Len(t, entries, 1, "no account was added")
+			all, err := svc.GLEntries(ctx, org, r.ID, false, 10, 0)
+			require.NoError(t, err)
+			require.EqualValues(t, 2, all.Total, "no entry was booked")
+			disc, err := svc.Discrepancies(ctx, org, r.ID, ledger.DiscrepancyFilter{}, 10, 0)
+			require.NoError(t, err)
+			for _, d := range disc.Rows {
+				require.Equal(t, "open", d.Status)
+			}
+		},
+	}
 }
 
 func importBatchFixture() tenancyFixture {

@@ -1,6 +1,6 @@
 -- name: InsertAuditEvent :one
-INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, ledger_run_id, event_type, actor, payload, message)
+VALUES (@organization_id, @payment_intent_id, @case_id, @raw_record_id, @import_batch_id, @ledger_run_id, @event_type, @actor, @payload, @message)
 RETURNING *;
 
 -- name: AuditEventsForCases :many

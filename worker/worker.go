@@ -17,8 +17,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
+	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/sla"
@@ -147,6 +149,9 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 	}, d.Logger)
 	mux.Handle(importer.TypeParse, importTask(imports.Parse))
 	mux.Handle(importer.TypeMatch, importTask(imports.Match))
+	runs := ledger.NewWorker(d.Pool, d.Redis, tasks.NewEnqueuer(client), d.Logger)
+	mux.Handle(ledger.TypeSource, ledgerTask(runs.ParseSource))
+	mux.Handle(ledger.TypeAutoMatch, ledgerTask(runs.AutoMatch))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

@@ -35,15 +35,16 @@ import (
 	"github.com/reconlayer/reconlayer/worker"
 )
 
-const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks [flags]   (in a scratch database next to DATABASE_URL)
+const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks|runs [flags]   (in a scratch database next to DATABASE_URL)
 
   evidence [-n 10000] [-concurrency 32] [-workers 64] [-runs 3] [-redis-db 255] [-keep-db] [-cpuprofile file]
   sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
   imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-writers 3] [-keep-db] [-cpuprofile file]
   webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
+  runs [-n 100000,1000000] [-runs 3] [-keep-db] [-cpuprofile file]
 `
 
-// benchCmd runs `reconlayer bench evidence|sla|imports|webhooks`: measurements on this
+// benchCmd runs `reconlayer bench evidence|sla|imports|webhooks|runs`: measurements on this
 // machine in a scratch database it creates and drops.
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -58,6 +59,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return benchImports(ctx, args[1:], stdout)
 	case "webhooks":
 		return benchWebhooks(ctx, args[1:], stdout)
+	case "runs":
+		return benchRuns(ctx, args[1:], stdout)
 	}
 	return usageError(fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], strings.TrimSpace(benchUsage)))
 }

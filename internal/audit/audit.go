@@ -20,6 +20,7 @@ type Event struct {
 	CaseID          *uuid.UUID
 	RawRecordID     *uuid.UUID
 	ImportBatchID   *uuid.UUID
+	LedgerRunID     *uuid.UUID
 	Type            string // e.g. payment_intent.created, case.resolved
 	Actor           string // "api_key:<id>", "user:<id>", "system"
 	Message         string
@@ -38,7 +39,7 @@ func Append(ctx context.Context, q *db.Queries, e Event) (db.AuditEvent, error) 
 	}
 	ev, err := q.InsertAuditEvent(ctx, db.InsertAuditEventParams{
 		OrganizationID: e.OrganizationID, PaymentIntentID: e.PaymentIntentID, CaseID: e.CaseID,
-		RawRecordID: e.RawRecordID, ImportBatchID: e.ImportBatchID, EventType: e.Type,
+		RawRecordID: e.RawRecordID, ImportBatchID: e.ImportBatchID, LedgerRunID: e.LedgerRunID, EventType: e.Type,
 		Actor: e.Actor, Payload: payload, Message: e.Message,
 	})
 	if err != nil {

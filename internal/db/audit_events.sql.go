@@ -13,7 +13,7 @@ import (
 )
 
 const auditEventsForCases = `-- name: AuditEventsForCases :many
-SELECT a.id, a.organization_id, a.payment_intent_id, a.case_id, a.raw_record_id, a.import_batch_id, a.event_type, a.actor, a.payload, a.message, a.occurred_at FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
+SELECT a.id, a.organization_id, a.payment_intent_id, a.case_id, a.raw_record_id, a.import_batch_id, a.event_type, a.actor, a.payload, a.message, a.occurred_at, a.ledger_run_id FROM unnest(CAST($1::text[] AS uuid[])) AS k(case_id)
 JOIN audit_events a ON a.case_id = k.case_id
 WHERE a.organization_id = $2
 ORDER BY a.case_id, a.occurred_at, a.id
@@ -51,6 +51,7 @@ func (q *Queries) AuditEventsForCases(ctx context.Context, arg AuditEventsForCas
 			&i.Payload,
 			&i.Message,
 			&i.OccurredAt,
+			&i.LedgerRunID,
 		); err != nil {
 			return nil, err
 		}
@@ -63,7 +64,7 @@ func (q *Queries) AuditEventsForCases(ctx context.Context, arg AuditEventsForCas
 }
 
 const auditEventsForIntent = `-- name: AuditEventsForIntent :many
-SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at FROM audit_events
+SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at, ledger_run_id FROM audit_events
 WHERE organization_id = $1 AND payment_intent_id = $2
 ORDER BY occurred_at, id
 `
@@ -94,6 +95,7 @@ func (q *Queries) AuditEventsForIntent(ctx context.Context, arg AuditEventsForIn
 			&i.Payload,
 			&i.Message,
 			&i.OccurredAt,
+			&i.LedgerRunID,
 		); err != nil {
 			return nil, err
 		}
@@ -139,9 +141,9 @@ func (q *Queries) CountAuditEvents(ctx context.Context, arg CountAuditEventsPara
 }
 
 const insertAuditEvent = `-- name: InsertAuditEvent :one
-INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at
+INSERT INTO audit_events (organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, ledger_run_id, event_type, actor, payload, message)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at, ledger_run_id
 `
 
 type InsertAuditEventParams struct {
@@ -150,6 +152,7 @@ type InsertAuditEventParams struct {
 	CaseID          *uuid.UUID
 	RawRecordID     *uuid.UUID
 	ImportBatchID   *uuid.UUID
+	LedgerRunID     *uuid.UUID
 	EventType       string
 	Actor           string
 	Payload         []byte
@@ -163,6 +166,7 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 		arg.CaseID,
 		arg.RawRecordID,
 		arg.ImportBatchID,
+		arg.LedgerRunID,
 		arg.EventType,
 		arg.Actor,
 		arg.Payload,
@@ -181,6 +185,7 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 		&i.Payload,
 		&i.Message,
 		&i.OccurredAt,
+		&i.LedgerRunID,
 	)
 	return i, err
 }
@@ -223,7 +228,7 @@ func (q *Queries) InsertAuditEvents(ctx context.Context, arg InsertAuditEventsPa
 }
 
 const listAuditEvents = `-- name: ListAuditEvents :many
-SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at FROM audit_events
+SELECT id, organization_id, payment_intent_id, case_id, raw_record_id, import_batch_id, event_type, actor, payload, message, occurred_at, ledger_run_id FROM audit_events
 WHERE organization_id = $1
   AND ($2::uuid IS NULL OR case_id = $2)
   AND ($3::uuid IS NULL OR payment_intent_id = $3)
@@ -280,6 +285,7 @@ func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams
 			&i.Payload,
 			&i.Message,
 			&i.OccurredAt,
+			&i.LedgerRunID,
 		); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,47 @@ import (
 	"context"
 )
 
+// iteratorForCopyDiscrepancies implements pgx.CopyFromSource.
+type iteratorForCopyDiscrepancies struct {
+	rows                 []CopyDiscrepanciesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyDiscrepancies) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyDiscrepancies) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].OrganizationID,
+		r.rows[0].RunID,
+		r.rows[0].Type,
+		r.rows[0].Severity,
+		r.rows[0].ItemIds,
+		r.rows[0].EntryIds,
+		r.rows[0].Amount,
+		r.rows[0].Currency,
+		r.rows[0].Message,
+	}, nil
+}
+
+func (r iteratorForCopyDiscrepancies) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyDiscrepancies(ctx context.Context, arg []CopyDiscrepanciesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"ledger_discrepancies"}, []string{"id", "organization_id", "run_id", "type", "severity", "item_ids", "entry_ids", "amount", "currency", "message"}, &iteratorForCopyDiscrepancies{rows: arg})
+}
+
 // iteratorForCopyFlowLegs implements pgx.CopyFromSource.
 type iteratorForCopyFlowLegs struct {
 	rows                 []CopyFlowLegsParams
@@ -112,4 +153,169 @@ func (r iteratorForCopyImportRows) Err() error {
 // the end of the indexes rather than all over them.
 func (q *Queries) CopyImportRows(ctx context.Context, arg []CopyImportRowsParams) (int64, error) {
 	return q.db.CopyFrom(ctx, []string{"raw_records"}, []string{"id", "organization_id", "source", "source_ref", "payload", "import_batch_id", "row_number", "validation_status", "validation_errors", "match_status", "received_at"}, &iteratorForCopyImportRows{rows: arg})
+}
+
+// iteratorForCopyLedgerEntries implements pgx.CopyFromSource.
+type iteratorForCopyLedgerEntries struct {
+	rows                 []CopyLedgerEntriesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyLedgerEntries) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyLedgerEntries) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].OrganizationID,
+		r.rows[0].LedgerID,
+		r.rows[0].AccountID,
+		r.rows[0].Direction,
+		r.rows[0].Amount,
+		r.rows[0].Currency,
+		r.rows[0].BookingDate,
+		r.rows[0].Reference,
+		r.rows[0].Description,
+		r.rows[0].ExternalID,
+	}, nil
+}
+
+func (r iteratorForCopyLedgerEntries) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyLedgerEntries(ctx context.Context, arg []CopyLedgerEntriesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"ledger_entries"}, []string{"id", "organization_id", "ledger_id", "account_id", "direction", "amount", "currency", "booking_date", "reference", "description", "external_id"}, &iteratorForCopyLedgerEntries{rows: arg})
+}
+
+// iteratorForCopyLedgerMatches implements pgx.CopyFromSource.
+type iteratorForCopyLedgerMatches struct {
+	rows                 []CopyLedgerMatchesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyLedgerMatches) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyLedgerMatches) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].OrganizationID,
+		r.rows[0].RunID,
+		r.rows[0].Status,
+		r.rows[0].Kind,
+		r.rows[0].Strategy,
+		r.rows[0].Score,
+		r.rows[0].Reason,
+		r.rows[0].Amount,
+		r.rows[0].Currency,
+		r.rows[0].CreatedBy,
+	}, nil
+}
+
+func (r iteratorForCopyLedgerMatches) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyLedgerMatches(ctx context.Context, arg []CopyLedgerMatchesParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"ledger_matches"}, []string{"id", "organization_id", "run_id", "status", "kind", "strategy", "score", "reason", "amount", "currency", "created_by"}, &iteratorForCopyLedgerMatches{rows: arg})
+}
+
+// iteratorForCopyMatchMembers implements pgx.CopyFromSource.
+type iteratorForCopyMatchMembers struct {
+	rows                 []CopyMatchMembersParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyMatchMembers) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyMatchMembers) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].MatchID,
+		r.rows[0].RunID,
+		r.rows[0].ItemID,
+		r.rows[0].EntryID,
+	}, nil
+}
+
+func (r iteratorForCopyMatchMembers) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyMatchMembers(ctx context.Context, arg []CopyMatchMembersParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"ledger_match_members"}, []string{"match_id", "run_id", "item_id", "entry_id"}, &iteratorForCopyMatchMembers{rows: arg})
+}
+
+// iteratorForCopyRunItems implements pgx.CopyFromSource.
+type iteratorForCopyRunItems struct {
+	rows                 []CopyRunItemsParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForCopyRunItems) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForCopyRunItems) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].OrganizationID,
+		r.rows[0].RunID,
+		r.rows[0].SourceID,
+		r.rows[0].RowNumber,
+		r.rows[0].Direction,
+		r.rows[0].Amount,
+		r.rows[0].Currency,
+		r.rows[0].BookingDate,
+		r.rows[0].ValueDate,
+		r.rows[0].Status,
+		r.rows[0].Reference,
+		r.rows[0].EndToEndID,
+		r.rows[0].Counterparty,
+		r.rows[0].Description,
+	}, nil
+}
+
+func (r iteratorForCopyRunItems) Err() error {
+	return nil
+}
+
+func (q *Queries) CopyRunItems(ctx context.Context, arg []CopyRunItemsParams) (int64, error) {
+	return q.db.CopyFrom(ctx, []string{"ledger_run_items"}, []string{"id", "organization_id", "run_id", "source_id", "row_number", "direction", "amount", "currency", "booking_date", "value_date", "status", "reference", "end_to_end_id", "counterparty", "description"}, &iteratorForCopyRunItems{rows: arg})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/reconlayer/reconlayer/internal/numeric"
 )
 
@@ -39,6 +40,7 @@ type AuditEvent struct {
 	Payload         []byte
 	Message         string
 	OccurredAt      time.Time
+	LedgerRunID     *uuid.UUID
 }
 
 type EventOutbox struct {
@@ -143,6 +145,151 @@ type ImportProfile struct {
 	Settings       []byte
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+}
+
+type Ledger struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Name           string
+	Description    *string
+	Currency       *string
+	Metadata       []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type LedgerAccount struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	LedgerID       uuid.UUID
+	Name           string
+	Code           string
+	Currency       string
+	NormalBalance  string
+	CreatedAt      time.Time
+}
+
+type LedgerDiscrepancy struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	RunID          uuid.UUID
+	Type           string
+	Severity       string
+	Status         string
+	ItemIds        []uuid.UUID
+	EntryIds       []uuid.UUID
+	Amount         numeric.Null
+	Currency       *string
+	Message        string
+	Note           *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type LedgerEntry struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	LedgerID       uuid.UUID
+	AccountID      uuid.UUID
+	Direction      string
+	Amount         numeric.Decimal
+	Currency       string
+	BookingDate    pgtype.Date
+	Reference      *string
+	Description    *string
+	ExternalID     string
+	CreatedAt      time.Time
+}
+
+type LedgerMatch struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	RunID          uuid.UUID
+	Status         string
+	Kind           string
+	Strategy       string
+	Score          float64
+	Reason         string
+	Note           *string
+	Amount         numeric.Decimal
+	Currency       string
+	CreatedBy      string
+	CreatedAt      time.Time
+	DecidedAt      *time.Time
+	DecidedBy      *string
+}
+
+type LedgerMatchMember struct {
+	MatchID uuid.UUID
+	RunID   uuid.UUID
+	ItemID  *uuid.UUID
+	EntryID *uuid.UUID
+	Active  bool
+}
+
+type LedgerRun struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	LedgerID       uuid.UUID
+	AccountID      *uuid.UUID
+	Mode           string
+	SourceType     string
+	Status         string
+	Note           *string
+	IdempotencyKey *string
+	WindowDays     int32
+	MatchedCount   int32
+	Error          *string
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	CompletedAt    *time.Time
+	DeletedAt      *time.Time
+}
+
+type LedgerRunFile struct {
+	SourceID uuid.UUID
+	Content  []byte
+}
+
+type LedgerRunItem struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	RunID          uuid.UUID
+	SourceID       uuid.UUID
+	RowNumber      int32
+	Direction      string
+	Amount         numeric.Decimal
+	Currency       string
+	BookingDate    pgtype.Date
+	ValueDate      pgtype.Date
+	Status         string
+	Reference      *string
+	EndToEndID     *string
+	Counterparty   *string
+	Description    *string
+	ClosedAt       *time.Time
+	CloseReason    *string
+	CloseNote      *string
+	ClosedBy       *string
+}
+
+type LedgerRunSource struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	RunID          uuid.UUID
+	FileName       string
+	Format         string
+	Status         string
+	ContentSha256  []byte
+	SizeBytes      int64
+	IdempotencyKey *string
+	Imported       int32
+	Statements     []byte
+	Error          *string
+	CreatedBy      string
+	CreatedAt      time.Time
+	ProcessedAt    *time.Time
 }
 
 type MatchLink struct {

@@ -112,6 +112,18 @@ func (w *Waiter) Register(key string) (string, <-chan []byte, func()) {
 	}
 }
 
+// Channel is where this process hears outcomes, for a task recorded before
+// its waiter registers (the key is known only once the write is done); ""
+// when not subscribed.
+func (w *Waiter) Channel() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.ready {
+		return ""
+	}
+	return w.channel
+}
+
 // Ready reports whether the process is subscribed.
 func (w *Waiter) Ready() bool {
 	w.mu.Lock()

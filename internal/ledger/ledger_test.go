@@ -1,0 +1,240 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/dbtest"
+	"github.com/reconlayer/reconlayer/internal/tasks"
+)
+
+type bundle struct {
+	pool   *pgxpool.Pool
+	svc    *Service
+	w      *Worker
+	org    uuid.UUID
+	ledger db.Ledger
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	pool := dbtest.Postgres(t)
+	rdb, _ := dbtest.Redis(t)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ctx := context.Background()
+	o, err := db.New(pool).CreateOrganization(ctx, "Acme")
+	require.NoError(t, err)
+	svc := New(pool)
+	l, err := svc.CreateLedger(ctx, o.ID, LedgerInput{Name: "books", Metadata: []byte("{}")}, nil)
+	require.NoError(t, err)
+	_, err = svc.CreateAccount(ctx, o.ID, l.ID, AccountInput{Name: "Bank", Code: "1200", Currency: "EUR", NormalBalance: "debit"}, nil)
+	require.NoError(t, err)
+	return &bundle{pool: pool, svc: svc, w: NewWorker(pool, rdb, tasks.NewEnqueuer(asynq.NewClientFromRedisClient(rdb)), log), org: o.ID, ledger: l}
+}
+
+func (b *bundle) book(t *testing.T, entries ...EntryInput) {
+	t.Helper()
+	_, err := b.svc.AddEntries(context.Background(), b.org, b.ledger.ID, entries, nil)
+	require.NoError(t, err)
+}
+
+func entry(id, direction, amount, day string, ref string) EntryInput {
+	d, _ := time.Parse(time.DateOnly, day)
+	e := EntryInput{Account: "1200", Direction: direction, Amount: decimal.RequireFromString(amount), Currency: "EUR", BookingDate: d, ExternalID: id}
+	if ref != "" {
+		e.Reference = &ref
+	}
+	return e
+}
+
+func (b *bundle) run(t *testing.T, mode string) db.LedgerRun {
+	t.Helper()
+	key := uuid.NewString()
+	r, created, err := b.svc.CreateRun(context.Background(), b.org, RunInput{LedgerID: b.ledger.ID, Mode: mode, SourceType: "upload",
+		IdempotencyKey: &key, WindowDays: 3, CreatedBy: "test"}, nil)
+	require.NoError(t, err)
+	require.True(t, created)
+	return r
+}
+
+// upload stores a file and runs the parse task as the worker would.
+func (b *bundle) upload(t *testing.T, r db.LedgerRun, name, format string, content []byte) db.LedgerRunSource {
+	t.Helper()
+	ctx := context.Background()
+	sub, err := b.svc.SubmitSource(ctx, b.org, SourceUpload{RunID: r.ID, FileName: name, Format: format, Content: content, CreatedBy: "test"}, nil)
+	require.NoError(t, err)
+	require.NoError(t, b.w.ParseSource(ctx, Task{OrganizationID: b.org, RunID: r.ID, SourceID: sub.Source.ID}, sub.Job.ID))
+	src, err := b.svc.GetSource(ctx, b.org, r.ID, sub.Source.ID)
+	require.NoError(t, err)
+	return src
+}
+
+func (b *bundle) autoMatch(t *testing.T, r db.LedgerRun) db.LedgerRun {
+	t.Helper()
+	job := NewAutoMatchJob(r, "")
+	require.NoError(t, b.w.AutoMatch(context.Background(), Task{OrganizationID: b.org, RunID: r.ID}, job.ID))
+	got, err := b.svc.GetRun(context.Background(), b.org, r.ID)
+	require.NoError(t, err)
+	return got
+}
+
+func (b *bundle) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.pool.QueryRow(context.Background(), query, args...).Scan(&n))
+	return n
+}
+
+const statementCSV = "booking_date,amount,currency,reference\n" +
+	"2026-03-02,100.00,EUR,INV-1001\n" +
+	"2026-03-02,-40.50,EUR,\n" +
+	"2026-03-03,75.25,EUR,INV-1003\n"
+
+// An automatic run: the parsed upload queues auto-match by itself, and
+// confident matches come out accepted. Auto-matching again adds nothing
+// and keeps reviewed discrepancies.
+func TestAutomaticRunMatchesAfterUpload(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.book(t, entry("A", "debit", "100", "2026-03-02", "INV-1001"), entry("B", "credit", "40.50", "2026-03-02", ""),
+		entry("C", "debit", "9.99", "2026-03-02", "STRAY"))
+	r := b.run(t, ModeAutomatic)
+	src := b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
+	require.Equal(t, "processed", src.Status)
+	require.EqualValues(t, 3, src.Imported)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM task_outbox WHERE task_type = $1`, TypeAutoMatch), "the upload queued auto-match")
+
+	done := b.autoMatch(t, r)
+	require.Equal(t, RunCompleted, done.Status)
+	require.EqualValues(t, 2, done.MatchedCount)
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM ledger_matches WHERE run_id = $1 AND status = 'accepted'`, r.ID), "same-day reference and amount matches are confident")
+	disc, err := b.svc.Discrepancies(ctx, b.org, r.ID, DiscrepancyFilter{}, 50, 0)
+	require.NoError(t, err)
+	types := map[string]db.LedgerDiscrepancy{}
+	for _, d := range disc.Rows {
+		types[d.Type] = d
+	}
+	require.Contains(t, types, "missing_in_ledger", "75.25 INV-1003 has no GL entry")
+	require.Contains(t, types, "missing_in_statement", "C is not on the statement")
+
+	inReview := "in_review"
+	_, err = b.svc.UpdateDiscrepancy(ctx, b.org, types["missing_in_ledger"].ID, DiscrepancyUpdate{Status: &inReview, Actor: "test"})
+	require.NoError(t, err)
+	again := b.autoMatch(t, done)
+	require.EqualValues(t, 2, again.MatchedCount, "nothing new, nothing twice")
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM ledger_matches WHERE run_id = $1`, r.ID))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM ledger_discrepancies WHERE run_id = $1 AND type = 'missing_in_ledger'`, r.ID))
+	require.Equal(t, "in_review", b.countStatus(t, types["missing_in_ledger"].ID), "the reviewed one was kept")
+}
+
+func (b *bundle) countStatus(t *testing.T, id uuid.UUID) string {
+	t.Helper()
+	var s string
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT status FROM ledger_discrepancies WHERE id = $1`, id).Scan(&s))
+	return s
+}
+
+// A file that breaks mid-way fails its source with the position and
+// stores none of its lines: never a half-read statement.
+func TestMalformedStatementFailsTheSource(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	content, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "statements", "camt053", "camt_parser__valid_example.xml"))
+	require.NoError(t, err)
+	r := b.run(t, ModeManual)
+	src := b.upload(t, r, "cut.xml", "camt.053", content[:len(content)*2/3])
+	require.Equal(t, "failed", src.Status)
+	require.NotNil(t, src.Error)
+	require.Contains(t, *src.Error, "line ")
+	require.Zero(t, b.count(t, `SELECT count(*) FROM ledger_run_items WHERE run_id = $1`, r.ID))
+
+	src = b.upload(t, r, "bad.csv", "csv", []byte("booking_date,amount,currency\n2026-13-45,1.00,EUR\n2026-03-02,abc,EUR\n2026-03-02,5.00,EUR\n"))
+	require.Equal(t, "processed", src.Status, "bad lines are skipped and counted, good ones stored")
+	require.EqualValues(t, 1, src.Imported)
+	var sums []struct {
+		Lines, Skipped int
+		Problems       []string
+	}
+	require.NoError(t, json.Unmarshal(src.Statements, &sums))
+	require.Len(t, sums, 1)
+	require.Equal(t, 1, sums[0].Lines)
+	require.Equal(t, 2, sums[0].Skipped)
+	require.Equal(t, `line 2, column "booking_date" (bookingDate): "2026-13-45" is not a date in the format YYYY-MM-DD`, sums[0].Problems[0])
+}
+
+// Deleting a source removes its lines and the matches holding them (their
+// GL entries are free again); deleting a run releases its matches and its
+// idempotency key.
+func TestDeletingSourcesAndRunsReleasesEntries(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.book(t, entry("A", "debit", "100", "2026-03-02", "INV-1001"), entry("B", "credit", "40.50", "2026-03-02", ""))
+	r := b.run(t, ModeManual)
+	src := b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
+	require.EqualValues(t, 2, b.autoMatch(t, r).MatchedCount)
+	free := func(runID uuid.UUID) int64 {
+		pg, err := b.svc.GLEntries(ctx, b.org, runID, true, 50, 0)
+		require.NoError(t, err)
+		return pg.Total
+	}
+	require.Zero(t, free(r.ID))
+
+	_, err := b.svc.DeleteSource(ctx, b.org, r.ID, src.ID, "test")
+	require.NoError(t, err)
+	require.EqualValues(t, 2, free(r.ID))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM ledger_run_items WHERE run_id = $1`, r.ID))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM ledger_match_members WHERE run_id = $1`, r.ID))
+	got, err := b.svc.GetRun(ctx, b.org, r.ID)
+	require.NoError(t, err)
+	require.Zero(t, got.MatchedCount)
+
+	b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
+	b.autoMatch(t, r)
+	_, err = b.svc.DeleteRun(ctx, b.org, r.ID, "test")
+	require.NoError(t, err)
+	other := b.run(t, ModeManual)
+	require.EqualValues(t, 2, free(other.ID), "a deleted run's matches hold nothing")
+	_, err = b.svc.GetRun(ctx, b.org, r.ID)
+	require.ErrorIs(t, err, ErrRunNotFound)
+
+	key := *r.IdempotencyKey
+	again, created, err := b.svc.CreateRun(ctx, b.org, RunInput{LedgerID: b.ledger.ID, Mode: ModeManual, SourceType: "upload",
+		IdempotencyKey: &key, WindowDays: 3, CreatedBy: "test"}, nil)
+	require.NoError(t, err)
+	require.True(t, created, "the deleted run's key is free")
+	require.NotEqual(t, r.ID, again.ID)
+}
+
+func TestMinorUnits(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		amount, currency string
+		positive         bool
+		want             int64
+	}{
+		{"100", "EUR", true, 10000}, {"100.5", "EUR", true, 10050}, {"0.01", "EUR", false, -1}, {"2.00", "EUR", true, 200},
+		{"1.005", "EUR", true, 101}, {"12", "JPY", true, 12}, {"1.5", "JPY", true, 2}, {"0.123456", "USDC", true, 123456},
+		{"92233720368547758.07", "EUR", true, 9223372036854775807},
+	} {
+		got, err := minorUnits(c.amount, c.currency, c.positive)
+		require.NoError(t, err, c.amount)
+		require.Equal(t, c.want, got, "%s %s", c.amount, c.currency)
+	}
+	_, err := minorUnits("123456789012345678.12", "EUR", true)
+	require.Error(t, err, "beyond int64 minor units")
+}
