@@ -99,6 +99,14 @@ UPDATE ledger_runs SET status = @status::text, error = sqlc.narg(error),
 WHERE id = @id AND deleted_at IS NULL AND status = ANY(@from_statuses::text[])
 RETURNING *;
 
+-- name: StartLedgerRunMatch :one
+-- An auto-match takes the run, unless another holds it (running, and
+-- heard of within stale_after).
+UPDATE ledger_runs SET status = 'running', error = NULL, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+  AND (status IN ('pending', 'completed', 'failed') OR (status = 'running' AND updated_at < now() - make_interval(secs => sqlc.arg(stale_seconds)::integer)))
+RETURNING *;
+
 -- name: CompleteLedgerRun :one
 UPDATE ledger_runs SET status = 'completed', error = NULL, completed_at = now(), updated_at = now(),
     matched_count = (SELECT count(*) FROM ledger_matches m WHERE m.run_id = @id AND m.status <> 'rejected')

@@ -2274,6 +2274,45 @@ func (q *Queries) RunStatements(ctx context.Context, runID uuid.UUID) ([][]byte,
 	return items, nil
 }
 
+const startLedgerRunMatch = `-- name: StartLedgerRunMatch :one
+UPDATE ledger_runs SET status = 'running', error = NULL, updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+  AND (status IN ('pending', 'completed', 'failed') OR (status = 'running' AND updated_at < now() - make_interval(secs => $2::integer)))
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+`
+
+type StartLedgerRunMatchParams struct {
+	ID           uuid.UUID
+	StaleSeconds int32
+}
+
+// An auto-match takes the run, unless another holds it (running, and
+// heard of within stale_after).
+func (q *Queries) StartLedgerRunMatch(ctx context.Context, arg StartLedgerRunMatchParams) (LedgerRun, error) {
+	row := q.db.QueryRow(ctx, startLedgerRunMatch, arg.ID, arg.StaleSeconds)
+	var i LedgerRun
+	err := row.Scan(
+		&i.ID,
+		&i.OrganizationID,
+		&i.LedgerID,
+		&i.AccountID,
+		&i.Mode,
+		&i.SourceType,
+		&i.Status,
+		&i.Note,
+		&i.IdempotencyKey,
+		&i.WindowDays,
+		&i.MatchedCount,
+		&i.Error,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.CompletedAt,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
 const updateLedgerDiscrepancy = `-- name: UpdateLedgerDiscrepancy :one
 UPDATE ledger_discrepancies SET status = coalesce($1, status),
     note = CASE WHEN $2::boolean THEN $3 ELSE note END, updated_at = now()

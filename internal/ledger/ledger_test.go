@@ -238,3 +238,33 @@ func TestMinorUnits(t *testing.T) {
 	_, err := minorUnits("123456789012345678.12", "EUR", true)
 	require.Error(t, err, "beyond int64 minor units")
 }
+
+// One auto-match of a run at a time: a second one while the first runs
+// is refused with ErrRunBusy (its task is retried), unless the first has
+// not been heard of for the task timeout (its worker died).
+func TestAutoMatchIsOnePerRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.book(t, entry("A", "debit", "100", "2026-03-02", "INV-1001"))
+	r := b.run(t, ModeManual)
+	b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
+	_, err := b.pool.Exec(ctx, `UPDATE ledger_runs SET status = 'running', updated_at = now() WHERE id = $1`, r.ID)
+	require.NoError(t, err)
+	job := NewAutoMatchJob(r, "")
+	err = b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID}, job.ID)
+	require.ErrorIs(t, err, ErrRunBusy)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM ledger_matches WHERE run_id = $1`, r.ID))
+
+	_, err = b.pool.Exec(ctx, `UPDATE ledger_runs SET updated_at = now() - interval '31 minutes' WHERE id = $1`, r.ID)
+	require.NoError(t, err)
+	require.NoError(t, b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID}, job.ID))
+	got, err := b.svc.GetRun(ctx, b.org, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, RunCompleted, got.Status)
+	require.EqualValues(t, 1, got.MatchedCount)
+
+	_, err = b.svc.UpdateRun(ctx, b.org, r.ID, RunUpdate{Close: true, Actor: "test"})
+	require.NoError(t, err)
+	require.NoError(t, b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID}, NewAutoMatchJob(r, "").ID), "a closed run is skipped")
+}

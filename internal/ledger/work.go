@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,12 +55,19 @@ func NewSourceJob(src db.LedgerRunSource, notify string) tasks.Job {
 		OrganizationID: &src.OrganizationID, Timeout: 30 * time.Minute}
 }
 
+// autoMatchTimeout bounds one auto-match.
+const autoMatchTimeout = 30 * time.Minute
+
+// ErrRunBusy: another auto-match of the run is under way; the task is
+// tried again later.
+var ErrRunBusy = errors.New("another auto-match of the run is running")
+
 // NewAutoMatchJob matches a whole run. Each request is a task of its own.
 func NewAutoMatchJob(r db.LedgerRun, notify string) tasks.Job {
 	p, _ := json.Marshal(Task{OrganizationID: r.OrganizationID, RunID: r.ID, Notify: notify})
 	id, _ := uuid.NewV7()
 	return tasks.Job{ID: TypeAutoMatch + ":" + r.ID.String() + ":" + id.String(), Type: TypeAutoMatch, Queue: "default", Payload: p,
-		OrganizationID: &r.OrganizationID, Timeout: 30 * time.Minute}
+		OrganizationID: &r.OrganizationID, Timeout: autoMatchTimeout}
 }
 
 // SourceOutcome is what an upload's waiter hears.
@@ -195,6 +204,7 @@ func (w *Worker) ParseSource(ctx context.Context, t Task, taskID string) error {
 	}
 
 	var (
+		match     *tasks.Job
 		summaries []*sourceSummary
 		current   *sourceSummary
 		currentOf *statement.Statement
@@ -268,14 +278,20 @@ func (w *Worker) ParseSource(ctx context.Context, t Task, taskID string) error {
 			return fmt.Errorf("mark source %s processed: %w", src.ID, err)
 		}
 		if run.Mode == ModeAutomatic && imported > 0 {
-			job := NewAutoMatchJob(run, "")
-			if err := tasks.Record(ctx, q, job); err != nil {
+			j := NewAutoMatchJob(run, "")
+			if err := tasks.Record(ctx, q, j); err != nil {
 				return err
 			}
-			defer func() { _ = w.enq.Enqueue(context.WithoutCancel(ctx), job) }()
+			match = &j
 		}
 		return tasks.Done(ctx, q, taskID)
 	})
+	if err == nil && match != nil {
+		// After commit: the job must see the lines.
+		if err := w.enq.Enqueue(ctx, *match); err != nil {
+			w.log.WarnContext(ctx, "enqueue auto-match; left to the outbox sweeper", "run_id", run.ID.String(), "err", err.Error())
+		}
+	}
 	var perr *statement.Error
 	var profErr *statement.ProfileError
 	if errors.As(err, &perr) || errors.As(err, &profErr) {
@@ -355,9 +371,15 @@ func toItem(run db.LedgerRun, src db.LedgerRunSource, s *statement.Statement, e 
 // Confident matches are accepted in automatic mode; the rest suggested.
 // Discrepancies still open from an earlier auto-match are replaced.
 func (w *Worker) AutoMatch(ctx context.Context, t Task, taskID string) error {
-	run, err := w.q.MoveLedgerRun(ctx, db.MoveLedgerRunParams{ID: t.RunID, Status: RunRunning,
-		FromStatuses: []string{RunPending, RunCompleted, RunFailed, RunRunning}})
+	// One auto-match of a run at a time: another waits for it (its task
+	// is retried), unless it has not been heard of for the task timeout
+	// (its worker died).
+	run, err := w.q.StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: t.RunID, StaleSeconds: int32(autoMatchTimeout / time.Second)})
 	if errors.Is(err, pgx.ErrNoRows) {
+		cur, gerr := w.q.GetLedgerRunByID(ctx, t.RunID)
+		if gerr == nil && cur.Status == RunRunning {
+			return fmt.Errorf("run %s: %w", t.RunID, ErrRunBusy)
+		}
 		// Closed or deleted meanwhile.
 		w.publish(ctx, t.Notify, taskID, AutoMatchOutcome{Status: "skipped"})
 		return tasks.Done(ctx, w.q, taskID)
@@ -403,9 +425,7 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 	// entries'), each chunk touches a narrow range of the two unique
 	// indexes rather than pages all over them: at a million matches the
 	// scattered inserts cost more than everything else together.
-	slices.SortFunc(res.Matches, func(a, b ledgermatch.Match) int {
-		return bytes.Compare(stmt[a.Statement[0]].ID[:], stmt[b.Statement[0]].ID[:])
-	})
+	sortByFirstLine(res.Matches, stmt)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, w.Writers))
 	size := max(1, w.MatchChunk)
@@ -469,6 +489,32 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 	return matched, nil
 }
 
+// sortByFirstLine orders matches by their first line's id. It sorts
+// (key, index) pairs and permutes once: sorting the Match structs
+// themselves moved a million 90-byte values around.
+func sortByFirstLine(matches []ledgermatch.Match, stmt []ledgermatch.Entry) {
+	type keyed struct {
+		hi, lo uint64
+		i      int32
+	}
+	keys := make([]keyed, len(matches))
+	for i, m := range matches {
+		id := stmt[m.Statement[0]].ID
+		keys[i] = keyed{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		if c := cmp.Compare(a.hi, b.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lo, b.lo)
+	})
+	sorted := make([]ledgermatch.Match, len(matches))
+	for i, k := range keys {
+		sorted[i] = matches[k.i]
+	}
+	copy(matches, sorted)
+}
+
 // chunk is matches stored together, with their members: lines sorted by
 // id, then entries sorted by id, so that each of the two unique indexes
 // takes its rows in order.
@@ -489,10 +535,10 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 		var sum int64
 		for _, s := range m.Statement {
 			sum += stmt[s].Amount
-			lines = append(lines, member{key: stmt[s].ID, match: int32(i)})
+			lines = append(lines, newMember(stmt[s].ID, i))
 		}
 		for _, l := range m.Ledger {
-			entries = append(entries, member{key: gl[l].ID, match: int32(i)})
+			entries = append(entries, newMember(gl[l].ID, i))
 		}
 		currency := stmt[m.Statement[0]].Currency
 		c.matches[i] = db.CopyLedgerMatchesParams{ID: id, OrganizationID: run.OrganizationID, RunID: run.ID, Status: status, Kind: "auto",
@@ -501,10 +547,15 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 	}
 	c.members = make([]db.CopyMatchMembersParams, 0, len(lines)+len(entries))
 	add := func(side []member, line bool) {
-		slices.SortFunc(side, func(a, b member) int { return bytes.Compare(a.key[:], b.key[:]) })
+		slices.SortFunc(side, func(a, b member) int {
+			if c := cmp.Compare(a.hi, b.hi); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.lo, b.lo)
+		})
 		for _, m := range side {
 			row := db.CopyMatchMembersParams{MatchID: c.matches[m.match].ID, RunID: run.ID}
-			key := m.key
+			key := m.id()
 			if line {
 				row.ItemID = &key
 			} else {
@@ -518,10 +569,22 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 	return c
 }
 
-// member is one side of a match while its rows are ordered.
+// member is one side of a match while its rows are ordered: the id as two
+// integers (compared much faster than 16 bytes) and the match's index.
 type member struct {
-	key   uuid.UUID
-	match int32
+	hi, lo uint64
+	match  int32
+}
+
+func newMember(id uuid.UUID, match int) member {
+	return member{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), int32(match)}
+}
+
+func (m member) id() uuid.UUID {
+	var id uuid.UUID
+	binary.BigEndian.PutUint64(id[:8], m.hi)
+	binary.BigEndian.PutUint64(id[8:], m.lo)
+	return id
 }
 
 // withoutReviewed drops what a person has already taken up: a discrepancy
