@@ -177,6 +177,24 @@ func renderEvidence(source, sourceRef string, receivedAt time.Time, signatureVal
 	return out
 }
 
+// awaitOutcome waits up to wait for the worker's outcome on ch (nil: no
+// waiter, nobody will publish) and decodes it into v; false when none came
+// in time, and the caller answers 202.
+func awaitOutcome(ctx context.Context, ch <-chan []byte, wait time.Duration, v any) bool {
+	if ch == nil {
+		return false
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case msg := <-ch:
+		return json.Unmarshal(msg, v) == nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // preference is what the client asked for in Prefer (RFC 7240): answer at
 // once, or wait up to a bound for the outcome. Unknown or malformed
 // preferences are ignored, as the RFC asks.
@@ -306,18 +324,9 @@ func submitEvidence[T any, PT interface {
 		}
 
 		status, o := http.StatusAccepted, r.Outcome
-		if outcome != nil {
-			timer := time.NewTimer(pref.wait)
-			select {
-			case msg := <-outcome:
-				var got evidence.Outcome
-				if json.Unmarshal(msg, &got) == nil {
-					status, o = http.StatusCreated, got
-				}
-			case <-timer.C:
-			case <-ctx.Done():
-			}
-			timer.Stop()
+		var got evidence.Outcome
+		if awaitOutcome(ctx, outcome, pref.wait, &got) {
+			status, o = http.StatusCreated, got
 		}
 		r.Outcome = o
 		resp := render(r)

@@ -658,21 +658,12 @@ func (s *server) uploadSource(c *gin.Context) {
 	code := http.StatusCreated
 	if sub.Duplicate {
 		code = http.StatusOK
-	} else if outcome != nil {
-		code = http.StatusAccepted
-		timer := time.NewTimer(pref.wait)
-		select {
-		case msg := <-outcome:
-			var got ledger.SourceOutcome
-			if json.Unmarshal(msg, &got) == nil {
-				code, resp.Status, resp.Imported, resp.Error = http.StatusCreated, got.Status, &got.Imported, got.Error
-			}
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop()
 	} else {
 		code = http.StatusAccepted
+		var got ledger.SourceOutcome
+		if awaitOutcome(ctx, outcome, pref.wait, &got) {
+			code, resp.Status, resp.Imported, resp.Error = http.StatusCreated, got.Status, &got.Imported, got.Error
+		}
 	}
 	if pref.applied != "" {
 		c.Header("Preference-Applied", pref.applied)
@@ -771,19 +762,10 @@ func (s *server) autoMatch(c *gin.Context) {
 	defer cancel()
 	s.enqueueLater(ctx, job)
 	resp, code := autoMatchResponse{RunID: runID.String(), Status: "queued"}, http.StatusAccepted
-	if outcome != nil {
-		timer := time.NewTimer(pref.wait)
-		select {
-		case msg := <-outcome:
-			var got ledger.AutoMatchOutcome
-			if json.Unmarshal(msg, &got) == nil {
-				resp.Status, resp.Error = got.Status, got.Error
-				resp.Matched, code = &got.Matched, http.StatusCreated
-			}
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop()
+	var got ledger.AutoMatchOutcome
+	if awaitOutcome(ctx, outcome, pref.wait, &got) {
+		resp.Status, resp.Error = got.Status, got.Error
+		resp.Matched, code = &got.Matched, http.StatusCreated
 	}
 	if pref.applied != "" {
 		c.Header("Preference-Applied", pref.applied)
