@@ -41,7 +41,7 @@ const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks|runs [
   sla [-n 1000000] [-runs 3] [-chunk 10000] [-keep-db] [-cpuprofile file]
   imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-writers 3] [-keep-db] [-cpuprofile file]
   webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
-  runs [-n 100000,1000000] [-runs 3] [-keep-db] [-cpuprofile file]
+  runs [-n 100000,1000000] [-runs 3] [-writers 2] [-match-chunk 25000] [-keep-db] [-cpuprofile file]
 `
 
 // benchCmd runs `reconlayer bench evidence|sla|imports|webhooks|runs`: measurements on this
@@ -188,7 +188,16 @@ func (s *scratch) close() {
 	if s.keep {
 		fmt.Fprintf(os.Stderr, "scratch database kept: %s\n", s.name)
 	} else {
-		_, _ = s.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.name}.Sanitize()+" WITH (FORCE)")
+		// Plain DROP first: it cancels an autovacuum worker on the
+		// database by itself, where FORCE would need the right to
+		// terminate it (pg_signal_backend) and fail, leaving gigabytes
+		// behind. FORCE is for a connection of our own left open.
+		name := pgx.Identifier{s.name}.Sanitize()
+		if _, err := s.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			if _, err := s.admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				fmt.Fprintf(os.Stderr, "scratch database %s not dropped: %v\n", s.name, err)
+			}
+		}
 	}
 	_ = s.admin.Close(ctx)
 }

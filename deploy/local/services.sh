@@ -100,6 +100,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 shared_buffers = 256MB
+# Bulk writes (a million-line ledger run stores ~3M rows in one go) would
+# otherwise force a checkpoint every few seconds.
+max_wal_size = 8GB
 CONF
   fi
   if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
