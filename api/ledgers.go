@@ -166,23 +166,55 @@ func orEmptyMap(m map[string]any) map[string]any {
 	return m
 }
 
-// limitOffset parses limit/offset (default 50, at most 1000).
-func limitOffset(c *gin.Context, is *issues) (int, int) { return parseLimitOffset(c, is, 50, 1000) }
-
 func (s *server) listLedgers(c *gin.Context) {
-	var is issues
-	listQuery(c, &is, "limit", "offset")
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	limit, offset, ok := pageParams(c, nil)
+	if !ok {
 		return
 	}
 	rows, total, err := s.ledgers.ListLedgers(c.Request.Context(), mustPrincipal(c).OrganizationID, limit, offset)
+	respondPage(c, rows, total, err, limit, offset, resource.RenderLedger)
+}
+
+// pageParams reads a list's limit and offset and, through filters, its
+// other allowed parameters; false (answered 400) when any is bad.
+func pageParams(c *gin.Context, filters func(query), allowed ...string) (limit, offset int, ok bool) {
+	var is issues
+	q := listQuery(c, &is, append(allowed, "limit", "offset")...)
+	if filters != nil {
+		filters(q)
+	}
+	limit, offset = parseLimitOffset(c, &is, 50, 1000)
+	if err := invalid(is); err != nil {
+		abort(c, err)
+		return 0, 0, false
+	}
+	return limit, offset, true
+}
+
+// noParams answers 400 for a list that takes no query parameters but was
+// given some.
+func noParams(c *gin.Context) bool {
+	var is issues
+	listQuery(c, &is)
+	if err := invalid(is); err != nil {
+		abort(c, err)
+		return false
+	}
+	return true
+}
+
+// respondPage answers a page of rows (or the error that read them).
+func respondPage[T, J any](c *gin.Context, rows []T, total int64, err error, limit, offset int, render func(T) J) {
 	if err != nil {
 		abort(c, serviceError(err))
 		return
 	}
-	c.JSON(http.StatusOK, listResponse[resource.Ledger]{Items: resource.MapSlice(rows, resource.RenderLedger), Total: total, Limit: limit, Offset: offset})
+	c.JSON(http.StatusOK, listResponse[J]{Items: resource.MapSlice(rows, render), Total: total, Limit: limit, Offset: offset})
+}
+
+// respondAll answers a whole, unpaged list.
+func respondAll[T, J any](c *gin.Context, rows []T, err error, render func(T) J) {
+	respondPage(c, rows, int64(len(rows)), err, len(rows), 0, render)
 }
 
 type createAccountRequest struct {
@@ -229,39 +261,24 @@ func (s *server) createLedgerAccount(c *gin.Context) {
 
 func (s *server) listLedgerAccounts(c *gin.Context) {
 	id, ok := pathID(c, "Ledger")
-	if !ok {
-		return
-	}
-	var is issues
-	listQuery(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	if !ok || !noParams(c) {
 		return
 	}
 	rows, err := s.ledgers.Accounts(c.Request.Context(), mustPrincipal(c).OrganizationID, id)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerAccount]{Items: resource.MapSlice(rows, resource.RenderLedgerAccount), Total: int64(len(rows)), Limit: len(rows)})
+	respondAll(c, rows, err, resource.RenderLedgerAccount)
 }
 
 // listAllLedgerAccounts is GET /v1/ledgers/accounts: accounts with how
 // many of their entries are unreconciled, optionally of one ledger.
 func (s *server) listAllLedgerAccounts(c *gin.Context) {
 	var is issues
-	q := listQuery(c, &is, "ledger_id")
-	ledgerID := q.uuid("ledger_id")
+	ledgerID := listQuery(c, &is, "ledger_id").uuid("ledger_id")
 	if err := invalid(is); err != nil {
 		abort(c, err)
 		return
 	}
 	rows, err := s.ledgers.AccountsWithUnreconciled(c.Request.Context(), mustPrincipal(c).OrganizationID, ledgerID)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerAccount]{Items: resource.MapSlice(rows, resource.RenderAccountWithUnreconciled), Total: int64(len(rows)), Limit: len(rows)})
+	respondAll(c, rows, err, resource.RenderAccountWithUnreconciled)
 }
 
 type entryJSON struct {
@@ -349,20 +366,13 @@ func (s *server) listLedgerEntries(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var is issues
-	q := listQuery(c, &is, "account_id", "limit", "offset")
-	account := q.uuid("account_id")
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	var account *uuid.UUID
+	limit, offset, ok := pageParams(c, func(q query) { account = q.uuid("account_id") }, "account_id")
+	if !ok {
 		return
 	}
 	rows, total, err := s.ledgers.Entries(c.Request.Context(), mustPrincipal(c).OrganizationID, id, account, limit, offset)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerEntry]{Items: resource.MapSlice(rows, resource.RenderLedgerEntry), Total: total, Limit: limit, Offset: offset})
+	respondPage(c, rows, total, err, limit, offset, resource.RenderLedgerEntry)
 }
 
 type createRunRequest struct {
@@ -449,20 +459,15 @@ func (s *server) getRun(c *gin.Context) {
 var runStatuses = []string{ledger.RunPending, ledger.RunRunning, ledger.RunCompleted, ledger.RunFailed, ledger.RunClosed}
 
 func (s *server) listRuns(c *gin.Context) {
-	var is issues
-	q := listQuery(c, &is, "ledger_id", "status", "limit", "offset")
-	f := ledger.RunFilter{LedgerID: q.uuid("ledger_id"), Status: q.enum("status", runStatuses)}
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	var f ledger.RunFilter
+	limit, offset, ok := pageParams(c, func(q query) {
+		f = ledger.RunFilter{LedgerID: q.uuid("ledger_id"), Status: q.enum("status", runStatuses)}
+	}, "ledger_id", "status")
+	if !ok {
 		return
 	}
 	rows, total, err := s.ledgers.ListRuns(c.Request.Context(), mustPrincipal(c).OrganizationID, f, limit, offset)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerRun]{Items: resource.MapSlice(rows, resource.RenderLedgerRun), Total: total, Limit: limit, Offset: offset})
+	respondPage(c, rows, total, err, limit, offset, resource.RenderLedgerRun)
 }
 
 type updateRunRequest struct {
@@ -691,21 +696,11 @@ func (s *server) respondClaimed(c *gin.Context, code int, v any) {
 
 func (s *server) listSources(c *gin.Context) {
 	runID, ok := paramID(c, "runID", "Reconciliation run")
-	if !ok {
-		return
-	}
-	var is issues
-	listQuery(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	if !ok || !noParams(c) {
 		return
 	}
 	rows, err := s.ledgers.Sources(c.Request.Context(), mustPrincipal(c).OrganizationID, runID)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.RunSource]{Items: resource.MapSlice(rows, resource.RenderRunSource), Total: int64(len(rows)), Limit: len(rows)})
+	respondAll(c, rows, err, resource.RenderRunSource)
 }
 
 func (s *server) deleteSource(c *gin.Context) {
@@ -839,20 +834,13 @@ func (s *server) listMatches(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var is issues
-	q := listQuery(c, &is, "status", "limit", "offset")
-	st := q.enum("status", matchStatuses)
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	var status *string
+	limit, offset, ok := pageParams(c, func(q query) { status = q.enum("status", matchStatuses) }, "status")
+	if !ok {
 		return
 	}
-	pg, err := s.ledgers.Matches(c.Request.Context(), mustPrincipal(c).OrganizationID, runID, st, limit, offset)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerMatch]{Items: resource.MapSlice(pg.Rows, resource.RenderRunMatch), Total: pg.Total, Limit: limit, Offset: offset})
+	pg, err := s.ledgers.Matches(c.Request.Context(), mustPrincipal(c).OrganizationID, runID, status, limit, offset)
+	respondPage(c, pg.Rows, pg.Total, err, limit, offset, resource.RenderRunMatch)
 }
 
 func (s *server) listItems(c *gin.Context) {
@@ -860,19 +848,12 @@ func (s *server) listItems(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var is issues
-	listQuery(c, &is, "limit", "offset")
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	limit, offset, ok := pageParams(c, nil)
+	if !ok {
 		return
 	}
 	pg, err := s.ledgers.Items(c.Request.Context(), mustPrincipal(c).OrganizationID, runID, limit, offset)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.RunItem]{Items: resource.MapSlice(pg.Rows, resource.RenderRunItem), Total: pg.Total, Limit: limit, Offset: offset})
+	respondPage(c, pg.Rows, pg.Total, err, limit, offset, resource.RenderRunItem)
 }
 
 func (s *server) listGL(freeOnly bool) gin.HandlerFunc {
@@ -881,19 +862,12 @@ func (s *server) listGL(freeOnly bool) gin.HandlerFunc {
 		if !ok {
 			return
 		}
-		var is issues
-		listQuery(c, &is, "limit", "offset")
-		limit, offset := limitOffset(c, &is)
-		if err := invalid(is); err != nil {
-			abort(c, err)
+		limit, offset, ok := pageParams(c, nil)
+		if !ok {
 			return
 		}
 		pg, err := s.ledgers.GLEntries(c.Request.Context(), mustPrincipal(c).OrganizationID, runID, freeOnly, limit, offset)
-		if err != nil {
-			abort(c, serviceError(err))
-			return
-		}
-		c.JSON(http.StatusOK, listResponse[resource.LedgerEntry]{Items: resource.MapSlice(pg.Rows, resource.RenderRunGLEntry), Total: pg.Total, Limit: limit, Offset: offset})
+		respondPage(c, pg.Rows, pg.Total, err, limit, offset, resource.RenderRunGLEntry)
 	}
 }
 
@@ -907,20 +881,15 @@ func (s *server) listDiscrepancies(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var is issues
-	q := listQuery(c, &is, "type", "status", "limit", "offset")
-	f := ledger.DiscrepancyFilter{Type: q.enum("type", discrepancyTypes), Status: q.enum("status", discrepancyStatuses)}
-	limit, offset := limitOffset(c, &is)
-	if err := invalid(is); err != nil {
-		abort(c, err)
+	var f ledger.DiscrepancyFilter
+	limit, offset, ok := pageParams(c, func(q query) {
+		f = ledger.DiscrepancyFilter{Type: q.enum("type", discrepancyTypes), Status: q.enum("status", discrepancyStatuses)}
+	}, "type", "status")
+	if !ok {
 		return
 	}
 	pg, err := s.ledgers.Discrepancies(c.Request.Context(), mustPrincipal(c).OrganizationID, runID, f, limit, offset)
-	if err != nil {
-		abort(c, serviceError(err))
-		return
-	}
-	c.JSON(http.StatusOK, listResponse[resource.LedgerDiscrepancy]{Items: resource.MapSlice(pg.Rows, resource.RenderLedgerDiscrepancy), Total: pg.Total, Limit: limit, Offset: offset})
+	respondPage(c, pg.Rows, pg.Total, err, limit, offset, resource.RenderLedgerDiscrepancy)
 }
 
 func (s *server) decideMatch(accept bool) gin.HandlerFunc {
