@@ -36,10 +36,11 @@ test: services ## the whole suite, against real Postgres and Redis, then a short
 	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory fuzz
 
-fuzz: ## each file parser and the URL check fuzzed for FUZZTIME (go test -fuzz takes one target at a time)
+fuzz: ## each file parser, the URL check and the ledger-run engine fuzzed for FUZZTIME (go test -fuzz takes one target at a time)
 	@for t in FuzzCAMT FuzzCAMTLex FuzzBAI2 FuzzMT940 FuzzCSV FuzzProfileDecimal; do \
 	  go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/statement/ || exit 1; done
 	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./internal/egress/
+	go test -run '^$$' -fuzz '^FuzzRun$$' -fuzztime $(FUZZTIME) ./internal/ledgermatch/
 
 bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries, ledger runs
 	$(WITH_ENV) go test -run '^$$' -bench . -benchmem -count 6 ./...

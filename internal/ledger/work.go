@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
@@ -114,27 +115,20 @@ func (w *Worker) publish(ctx context.Context, channel, key string, outcome any) 
 	}
 }
 
-// runCSV is how a run reads a CSV statement: a header row naming
-// booking_date (YYYY-MM-DD), amount (signed: + money in), currency and
-// optionally value_date, reference, end_to_end_id, counterparty,
-// description.
-var runCSV = func() statement.Profile {
-	p := statement.Profile{Fields: []statement.FieldMapping{
-		{Column: "booking_date", Path: "bookingDate"}, {Column: "amount", Path: "amount"}, {Column: "currency", Path: "currency"},
-	}}
-	return p
-}()
-
-// runCSVOptional are the optional columns of runCSV, mapped when present.
+// runCSVOptional are the columns a run's CSV statement may have beyond
+// booking_date (YYYY-MM-DD), amount (signed: + money in) and currency.
 var runCSVOptional = map[string]string{
 	"value_date": "valueDate", "reference": "customerReference", "end_to_end_id": "endToEndId",
 	"counterparty": "counterpartyName", "description": "description",
 }
 
+// csvProfileFor is how a run reads a CSV statement: the required columns,
+// and the optional ones its header names.
 func csvProfileFor(content []byte) *statement.Profile {
-	p := runCSV
+	p := statement.Profile{Fields: []statement.FieldMapping{
+		{Column: "booking_date", Path: "bookingDate"}, {Column: "amount", Path: "amount"}, {Column: "currency", Path: "currency"},
+	}}
 	header, _, _ := bytes.Cut(bytes.TrimPrefix(content, []byte("\xef\xbb\xbf")), []byte("\n"))
-	p.Fields = append([]statement.FieldMapping(nil), p.Fields...)
 	for _, col := range strings.Split(strings.TrimSpace(string(header)), ",") {
 		if path, ok := runCSVOptional[strings.TrimSpace(col)]; ok {
 			p.Fields = append(p.Fields, statement.FieldMapping{Column: strings.TrimSpace(col), Path: path})
@@ -342,8 +336,7 @@ func toItem(run db.LedgerRun, src db.LedgerRunSource, s *statement.Statement, e 
 	if day == nil {
 		return db.CopyRunItemsParams{}, "no booking or value date"
 	}
-	var value = Date(*day)
-	value.Valid = e.ValueDate != nil
+	var value pgtype.Date // NULL unless stated
 	if e.ValueDate != nil {
 		value = Date(*e.ValueDate)
 	}
