@@ -119,8 +119,12 @@ WHERE organization_id = @organization_id AND id = @id AND deleted_at IS NULL AND
 RETURNING *;
 
 -- name: ReleaseRunMatches :exec
--- A deleted run's matches no longer hold its GL entries.
-UPDATE ledger_match_members SET active = false WHERE run_id = @run_id AND active;
+-- A deleted run's matches no longer hold its GL entries. Through the
+-- run's matches (indexed by run) and the members' match index: members
+-- have no index by run, and a scan of all of them would grow with every
+-- run ever matched.
+UPDATE ledger_match_members SET active = false
+WHERE match_id IN (SELECT m.id FROM ledger_matches m WHERE m.run_id = sqlc.arg(run_id)::uuid) AND active;
 
 -- name: InsertRunSource :one
 INSERT INTO ledger_run_sources (organization_id, run_id, file_name, format, content_sha256, size_bytes, idempotency_key, created_by)

@@ -1794,10 +1794,14 @@ func (q *Queries) RecountLedgerRun(ctx context.Context, id uuid.UUID) error {
 }
 
 const releaseRunMatches = `-- name: ReleaseRunMatches :exec
-UPDATE ledger_match_members SET active = false WHERE run_id = $1 AND active
+UPDATE ledger_match_members SET active = false
+WHERE match_id IN (SELECT m.id FROM ledger_matches m WHERE m.run_id = $1::uuid) AND active
 `
 
-// A deleted run's matches no longer hold its GL entries.
+// A deleted run's matches no longer hold its GL entries. Through the
+// run's matches (indexed by run) and the members' match index: members
+// have no index by run, and a scan of all of them would grow with every
+// run ever matched.
 func (q *Queries) ReleaseRunMatches(ctx context.Context, runID uuid.UUID) error {
 	_, err := q.db.Exec(ctx, releaseRunMatches, runID)
 	return err
