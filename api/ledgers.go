@@ -431,11 +431,14 @@ func (s *server) createRun(c *gin.Context) {
 	if req.WindowDays != nil {
 		in.WindowDays = *req.WindowDays
 	}
-	_, _, err := s.ledgers.CreateRun(c.Request.Context(), p.OrganizationID, in, completeWith(c,
-		func(db.LedgerRun) int {
-			return http.StatusCreated
+	_, err := s.ledgers.CreateRun(c.Request.Context(), p.OrganizationID, in, completeWith(c,
+		func(r ledger.RunCreated) int {
+			if r.Created {
+				return http.StatusCreated
+			}
+			return http.StatusOK // the run of this idempotency_key, as it is
 		},
-		plain(func(r db.LedgerRun) any { return resource.RenderLedgerRun(r) }), nil))
+		plain(func(r ledger.RunCreated) any { return resource.RenderLedgerRun(r.Run) }), nil))
 	if err != nil {
 		abort(c, serviceError(err))
 		return

@@ -168,9 +168,10 @@ func ledgerFixture(bodies map[string]string) tenancyFixture {
 			}, nil)
 			require.NoError(t, err)
 			key := uuid.NewString()
-			r, _, err := svc.CreateRun(ctx, org, ledger.RunInput{LedgerID: l.ID, Mode: ledger.ModeManual, SourceType: "upload", IdempotencyKey: &key,
+			rc, err := svc.CreateRun(ctx, org, ledger.RunInput{LedgerID: l.ID, Mode: ledger.ModeManual, SourceType: "upload", IdempotencyKey: &key,
 				WindowDays: 3, CreatedBy: "test"}, nil)
 			require.NoError(t, err)
+			r := rc.Run
 			sub, err := svc.SubmitSource(ctx, org, ledger.SourceUpload{RunID: r.ID, FileName: "s.csv", Format: "csv", CreatedBy: "test",
 				Content: []byte("booking_date,amount,currency,reference\n2026-03-02,100.00,EUR,INV-1001\n2026-03-02,55.00,EUR,\n")}, nil)
 			require.NoError(t, err)

@@ -115,12 +115,13 @@ func benchRuns(ctx context.Context, args []string, stdout io.Writer) error {
 
 		for i := range *runs {
 			key := uuid.NewString()
-			run, _, err := svc.CreateRun(ctx, org.ID, ledger.RunInput{LedgerID: l.ID, Mode: ledger.ModeAutomatic, SourceType: "upload",
+			rc, err := svc.CreateRun(ctx, org.ID, ledger.RunInput{LedgerID: l.ID, Mode: ledger.ModeAutomatic, SourceType: "upload",
 				IdempotencyKey: &key, WindowDays: 3, CreatedBy: "bench"}, nil)
 			if err != nil {
 				s.close()
 				return err
 			}
+			run := rc.Run
 			// Manual mode would leave auto-match to the caller; here the
 			// run is automatic but the upload's own auto-match job is not
 			// run: the bench times auto-match separately.

@@ -63,11 +63,11 @@ func entry(id, direction, amount, day string, ref string) EntryInput {
 func (b *bundle) run(t *testing.T, mode string) db.LedgerRun {
 	t.Helper()
 	key := uuid.NewString()
-	r, created, err := b.svc.CreateRun(context.Background(), b.org, RunInput{LedgerID: b.ledger.ID, Mode: mode, SourceType: "upload",
+	rc, err := b.svc.CreateRun(context.Background(), b.org, RunInput{LedgerID: b.ledger.ID, Mode: mode, SourceType: "upload",
 		IdempotencyKey: &key, WindowDays: 3, CreatedBy: "test"}, nil)
 	require.NoError(t, err)
-	require.True(t, created)
-	return r
+	require.True(t, rc.Created)
+	return rc.Run
 }
 
 // upload stores a file and runs the parse task as the worker would.
@@ -213,11 +213,16 @@ func TestDeletingSourcesAndRunsReleasesEntries(t *testing.T) {
 	require.ErrorIs(t, err, ErrRunNotFound)
 
 	key := *r.IdempotencyKey
-	again, created, err := b.svc.CreateRun(ctx, b.org, RunInput{LedgerID: b.ledger.ID, Mode: ModeManual, SourceType: "upload",
+	again, err := b.svc.CreateRun(ctx, b.org, RunInput{LedgerID: b.ledger.ID, Mode: ModeManual, SourceType: "upload",
 		IdempotencyKey: &key, WindowDays: 3, CreatedBy: "test"}, nil)
 	require.NoError(t, err)
-	require.True(t, created, "the deleted run's key is free")
-	require.NotEqual(t, r.ID, again.ID)
+	require.True(t, again.Created, "the deleted run's key is free")
+	require.NotEqual(t, r.ID, again.Run.ID)
+	same, err := b.svc.CreateRun(ctx, b.org, RunInput{LedgerID: b.ledger.ID, Mode: ModeManual, SourceType: "upload",
+		IdempotencyKey: &key, WindowDays: 3, CreatedBy: "test"}, nil)
+	require.NoError(t, err)
+	require.False(t, same.Created, "the same key again is the same run")
+	require.Equal(t, again.Run.ID, same.Run.ID)
 }
 
 func TestMinorUnits(t *testing.T) {

@@ -49,47 +49,51 @@ type RunInput struct {
 	CreatedBy      string
 }
 
+// RunCreated is a run and whether this request created it (false: the
+// run of the same idempotency key, returned as it is).
+type RunCreated struct {
+	Run     db.LedgerRun
+	Created bool
+}
+
 // CreateRun opens a run on a ledger. A run created before with the same
-// idempotency key is returned instead (created false).
-func (s *Service) CreateRun(ctx context.Context, org uuid.UUID, in RunInput, finish txn.Finish[db.LedgerRun]) (db.LedgerRun, bool, error) {
+// idempotency key is returned instead (Created false).
+func (s *Service) CreateRun(ctx context.Context, org uuid.UUID, in RunInput, finish txn.Finish[RunCreated]) (RunCreated, error) {
 	if _, err := s.GetLedger(ctx, org, in.LedgerID); err != nil {
-		return db.LedgerRun{}, false, err
+		return RunCreated{}, err
 	}
 	if in.AccountID != nil {
 		a, err := s.q.GetLedgerAccount(ctx, db.GetLedgerAccountParams{OrganizationID: org, ID: *in.AccountID})
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && a.LedgerID != in.LedgerID {
-			return db.LedgerRun{}, false, &InputError{Path: []string{"account_id"}, Msg: "The ledger has no such account."}
+			return RunCreated{}, &InputError{Path: []string{"account_id"}, Msg: "The ledger has no such account."}
 		}
 		if err != nil {
-			return db.LedgerRun{}, false, fmt.Errorf("read ledger account: %w", err)
+			return RunCreated{}, fmt.Errorf("read ledger account: %w", err)
 		}
 	}
-	created := true
-	r, err := txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerRun, error) {
+	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (RunCreated, error) {
 		q := s.q.WithTx(tx)
 		r, err := q.CreateLedgerRun(ctx, db.CreateLedgerRunParams{
 			OrganizationID: org, LedgerID: in.LedgerID, AccountID: in.AccountID, Mode: in.Mode, SourceType: in.SourceType,
 			Note: in.Note, IdempotencyKey: in.IdempotencyKey, WindowDays: int32(in.WindowDays), CreatedBy: in.CreatedBy,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
-			created = false
 			r, err = q.GetLedgerRunByKey(ctx, db.GetLedgerRunByKeyParams{OrganizationID: org, IdempotencyKey: in.IdempotencyKey})
 			if err != nil {
-				return r, fmt.Errorf("read run by idempotency key: %w", err)
+				return RunCreated{}, fmt.Errorf("read run by idempotency key: %w", err)
 			}
 			if r.LedgerID != in.LedgerID || r.Mode != in.Mode {
-				return r, &ConflictError{Code: "idempotency_key_conflict",
+				return RunCreated{}, &ConflictError{Code: "idempotency_key_conflict",
 					Msg:     "A run with this idempotency_key exists for another ledger or mode.",
 					Details: map[string]any{"run_id": r.ID.String()}}
 			}
-			return r, nil
+			return RunCreated{Run: r}, nil
 		}
 		if err != nil {
-			return r, fmt.Errorf("create run: %w", err)
+			return RunCreated{}, fmt.Errorf("create run: %w", err)
 		}
-		return r, s.audit(ctx, q, r, in.CreatedBy, "ledger_run.created", fmt.Sprintf("Run created (%s).", r.Mode), nil)
+		return RunCreated{Run: r, Created: true}, s.audit(ctx, q, r, in.CreatedBy, "ledger_run.created", fmt.Sprintf("Run created (%s).", r.Mode), nil)
 	}, finish)
-	return r, created, err
 }
 
 func (s *Service) audit(ctx context.Context, q *db.Queries, r db.LedgerRun, actor, typ, msg string, payload any) error {
