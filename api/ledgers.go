@@ -526,11 +526,12 @@ func (s *server) deleteRun(c *gin.Context) {
 		return
 	}
 	p := mustPrincipal(c)
-	r, err := s.ledgers.DeleteRun(c.Request.Context(), p.OrganizationID, id, actor(p))
+	r, purge, err := s.ledgers.DeleteRun(c.Request.Context(), p.OrganizationID, id, actor(p))
 	if err != nil {
 		abort(c, serviceError(err))
 		return
 	}
+	s.enqueueLater(c.Request.Context(), purge)
 	c.JSON(http.StatusOK, resource.RenderLedgerRun(r))
 }
 

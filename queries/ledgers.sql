@@ -378,3 +378,26 @@ WHERE organization_id = @organization_id AND run_id = @run_id
 -- Discrepancies a person has taken up: auto-match does not raise them
 -- again.
 SELECT type, item_ids, entry_ids FROM ledger_discrepancies WHERE run_id = $1 AND status <> 'open';
+
+-- name: PurgeRunMembers :exec
+-- The rows of a deleted run go, dependents first (the bulk tables have no
+-- foreign keys to cascade). Each only for a run that is deleted.
+DELETE FROM ledger_match_members
+WHERE match_id IN (SELECT m.id FROM ledger_matches m JOIN ledger_runs r ON r.id = m.run_id
+                   WHERE m.run_id = sqlc.arg(run_id)::uuid AND r.deleted_at IS NOT NULL);
+
+-- name: PurgeRunMatches :exec
+DELETE FROM ledger_matches m USING ledger_runs r
+WHERE m.run_id = sqlc.arg(run_id)::uuid AND r.id = m.run_id AND r.deleted_at IS NOT NULL;
+
+-- name: PurgeRunDiscrepancies :exec
+DELETE FROM ledger_discrepancies d USING ledger_runs r
+WHERE d.run_id = sqlc.arg(run_id)::uuid AND r.id = d.run_id AND r.deleted_at IS NOT NULL;
+
+-- name: PurgeRunItems :exec
+DELETE FROM ledger_run_items i USING ledger_runs r
+WHERE i.run_id = sqlc.arg(run_id)::uuid AND r.id = i.run_id AND r.deleted_at IS NOT NULL;
+
+-- name: PurgeRunSources :exec
+DELETE FROM ledger_run_sources s USING ledger_runs r
+WHERE s.run_id = sqlc.arg(run_id)::uuid AND r.id = s.run_id AND r.deleted_at IS NOT NULL;

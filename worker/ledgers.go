@@ -11,7 +11,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/ledger"
 )
 
-// ledgerTask handles ledger:source and run:automatch: run does the work
+// ledgerTask handles ledger:source, run:automatch and ledger:purge: run does the work
 // for the task's run, naming the task (its outbox row, and the key its
 // waiter listens on).
 func ledgerTask(run func(ctx context.Context, t ledger.Task, taskID string) error) asynq.HandlerFunc {

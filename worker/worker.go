@@ -152,6 +152,7 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 	runs := ledger.NewWorker(d.Pool, d.Redis, tasks.NewEnqueuer(client), d.Logger)
 	mux.Handle(ledger.TypeSource, ledgerTask(runs.ParseSource))
 	mux.Handle(ledger.TypeAutoMatch, ledgerTask(runs.AutoMatch))
+	mux.Handle(ledger.TypePurge, ledgerTask(runs.Purge))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

@@ -35,8 +35,8 @@ import (
 // ≈90% of the lines pair 1:1 with an entry (five in six by reference, the
 // rest by amount and date), 5% are split over 2–4 entries sharing a
 // reference, 5% are on one side only, each side. Each run is deleted
-// afterwards, releasing its matches for the next, and the tables vacuumed
-// (untimed).
+// and purged afterwards, releasing its entries for the next, and the
+// tables vacuumed (untimed).
 func benchRuns(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("bench runs", flag.ContinueOnError)
 	sizes := fs.String("n", "100000,1000000", "statement lines per run, comma-separated sizes")
@@ -168,7 +168,12 @@ func benchRuns(ctx context.Context, args []string, stdout io.Writer) error {
 				s.close()
 				return fmt.Errorf("bench runs: run %s is %s with %d matches of %d lines", run.ID, done.Status, done.MatchedCount, n)
 			}
-			if _, err := svc.DeleteRun(ctx, org.ID, run.ID, "bench"); err != nil {
+			_, purge, err := svc.DeleteRun(ctx, org.ID, run.ID, "bench")
+			if err != nil {
+				s.close()
+				return err
+			}
+			if err := w.Purge(ctx, ledger.Task{OrganizationID: org.ID, RunID: run.ID}, purge.ID); err != nil {
 				s.close()
 				return err
 			}

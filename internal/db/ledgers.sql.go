@@ -1781,6 +1781,59 @@ func (q *Queries) ProcessRunSource(ctx context.Context, arg ProcessRunSourcePara
 	return i, err
 }
 
+const purgeRunDiscrepancies = `-- name: PurgeRunDiscrepancies :exec
+DELETE FROM ledger_discrepancies d USING ledger_runs r
+WHERE d.run_id = $1::uuid AND r.id = d.run_id AND r.deleted_at IS NOT NULL
+`
+
+func (q *Queries) PurgeRunDiscrepancies(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, purgeRunDiscrepancies, runID)
+	return err
+}
+
+const purgeRunItems = `-- name: PurgeRunItems :exec
+DELETE FROM ledger_run_items i USING ledger_runs r
+WHERE i.run_id = $1::uuid AND r.id = i.run_id AND r.deleted_at IS NOT NULL
+`
+
+func (q *Queries) PurgeRunItems(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, purgeRunItems, runID)
+	return err
+}
+
+const purgeRunMatches = `-- name: PurgeRunMatches :exec
+DELETE FROM ledger_matches m USING ledger_runs r
+WHERE m.run_id = $1::uuid AND r.id = m.run_id AND r.deleted_at IS NOT NULL
+`
+
+func (q *Queries) PurgeRunMatches(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, purgeRunMatches, runID)
+	return err
+}
+
+const purgeRunMembers = `-- name: PurgeRunMembers :exec
+DELETE FROM ledger_match_members
+WHERE match_id IN (SELECT m.id FROM ledger_matches m JOIN ledger_runs r ON r.id = m.run_id
+                   WHERE m.run_id = $1::uuid AND r.deleted_at IS NOT NULL)
+`
+
+// The rows of a deleted run go, dependents first (the bulk tables have no
+// foreign keys to cascade). Each only for a run that is deleted.
+func (q *Queries) PurgeRunMembers(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, purgeRunMembers, runID)
+	return err
+}
+
+const purgeRunSources = `-- name: PurgeRunSources :exec
+DELETE FROM ledger_run_sources s USING ledger_runs r
+WHERE s.run_id = $1::uuid AND r.id = s.run_id AND r.deleted_at IS NOT NULL
+`
+
+func (q *Queries) PurgeRunSources(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, purgeRunSources, runID)
+	return err
+}
+
 const recountLedgerRun = `-- name: RecountLedgerRun :exec
 UPDATE ledger_runs SET matched_count = (SELECT count(*) FROM ledger_matches m WHERE m.run_id = $1 AND m.status <> 'rejected'),
     updated_at = now()

@@ -205,12 +205,25 @@ func TestDeletingSourcesAndRunsReleasesEntries(t *testing.T) {
 
 	b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
 	b.autoMatch(t, r)
-	_, err = b.svc.DeleteRun(ctx, b.org, r.ID, "test")
+	_, purge, err := b.svc.DeleteRun(ctx, b.org, r.ID, "test")
 	require.NoError(t, err)
 	other := b.run(t, ModeManual)
 	require.EqualValues(t, 2, free(other.ID), "a deleted run's matches hold nothing")
 	_, err = b.svc.GetRun(ctx, b.org, r.ID)
 	require.ErrorIs(t, err, ErrRunNotFound)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM task_outbox WHERE task_id = $1`, purge.ID))
+
+	// The purge removes the deleted run's rows, and nothing of a live one.
+	b.upload(t, other, "march.csv", "csv", []byte(statementCSV))
+	b.autoMatch(t, other)
+	require.NoError(t, b.w.Purge(ctx, Task{OrganizationID: b.org, RunID: other.ID}, "purge-live"), "a live run")
+	require.NoError(t, b.w.Purge(ctx, Task{OrganizationID: b.org, RunID: r.ID}, purge.ID))
+	for _, table := range []string{"ledger_run_items", "ledger_matches", "ledger_discrepancies", "ledger_run_sources"} {
+		require.Zero(t, b.count(t, `SELECT count(*) FROM `+table+` WHERE run_id = $1`, r.ID), table)
+		require.NotZero(t, b.count(t, `SELECT count(*) FROM `+table+` WHERE run_id = $1`, other.ID), table)
+	}
+	require.Zero(t, b.count(t, `SELECT count(*) FROM ledger_match_members WHERE run_id = $1`, r.ID))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM task_outbox WHERE task_id = $1`, purge.ID))
 
 	key := *r.IdempotencyKey
 	again, err := b.svc.CreateRun(ctx, b.org, RunInput{LedgerID: b.ledger.ID, Mode: ModeManual, SourceType: "upload",

@@ -168,10 +168,12 @@ func (s *Service) UpdateRun(ctx context.Context, org, id uuid.UUID, u RunUpdate)
 	}, nil)
 }
 
-// DeleteRun removes a run that is not running; its matches release their
-// GL entries.
-func (s *Service) DeleteRun(ctx context.Context, org, id uuid.UUID, actor string) (db.LedgerRun, error) {
-	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerRun, error) {
+// DeleteRun removes a run that is not running: at once, its matches
+// release their GL entries; its rows (lines, matches, discrepancies, files)
+// are purged by the returned task, to enqueue after commit.
+func (s *Service) DeleteRun(ctx context.Context, org, id uuid.UUID, actor string) (db.LedgerRun, tasks.Job, error) {
+	var job tasks.Job
+	r, err := txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerRun, error) {
 		q := s.q.WithTx(tx)
 		r, err := q.DeleteLedgerRun(ctx, db.DeleteLedgerRunParams{OrganizationID: org, ID: id})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -187,8 +189,13 @@ func (s *Service) DeleteRun(ctx context.Context, org, id uuid.UUID, actor string
 		if err := q.ReleaseRunMatches(ctx, id); err != nil {
 			return r, fmt.Errorf("release run matches: %w", err)
 		}
+		job = NewPurgeJob(r)
+		if err := tasks.Record(ctx, q, job); err != nil {
+			return r, err
+		}
 		return r, s.audit(ctx, q, r, actor, "ledger_run.deleted", "Run deleted; its matches no longer hold GL entries.", nil)
 	}, nil)
+	return r, job, err
 }
 
 // open reads a run that may still change (not closed).

@@ -35,6 +35,7 @@ import (
 const (
 	TypeSource    = "ledger:source"
 	TypeAutoMatch = "run:automatch"
+	TypePurge     = "ledger:purge"
 )
 
 // EventRunCompleted is the webhook event of a finished auto-match.
@@ -54,6 +55,35 @@ func NewSourceJob(src db.LedgerRunSource, notify string) tasks.Job {
 	p, _ := json.Marshal(Task{OrganizationID: src.OrganizationID, RunID: src.RunID, SourceID: src.ID, Notify: notify})
 	return tasks.Job{ID: TypeSource + ":" + src.ID.String(), Type: TypeSource, Queue: "default", Payload: p,
 		OrganizationID: &src.OrganizationID, Timeout: 30 * time.Minute}
+}
+
+// NewPurgeJob removes a deleted run's rows.
+func NewPurgeJob(r db.LedgerRun) tasks.Job {
+	p, _ := json.Marshal(Task{OrganizationID: r.OrganizationID, RunID: r.ID})
+	return tasks.Job{ID: TypePurge + ":" + r.ID.String(), Type: TypePurge, Queue: "low", Payload: p,
+		OrganizationID: &r.OrganizationID, Timeout: 30 * time.Minute}
+}
+
+// Purge removes a deleted run's rows — match members, matches,
+// discrepancies, lines, source files — in one transaction, dependents
+// first. The run row stays (deleted), as do its audit events. Each delete
+// checks the run is deleted: a task for a live run removes nothing.
+func (w *Worker) Purge(ctx context.Context, t Task, taskID string) error {
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		q := w.q.WithTx(tx)
+		for _, purge := range []struct {
+			what string
+			do   func(context.Context, uuid.UUID) error
+		}{
+			{"match members", q.PurgeRunMembers}, {"matches", q.PurgeRunMatches}, {"discrepancies", q.PurgeRunDiscrepancies},
+			{"lines", q.PurgeRunItems}, {"source files", q.PurgeRunSources},
+		} {
+			if err := purge.do(ctx, t.RunID); err != nil {
+				return fmt.Errorf("purge %s of run %s: %w", purge.what, t.RunID, err)
+			}
+		}
+		return tasks.Done(ctx, q, taskID)
+	})
 }
 
 // autoMatchTimeout bounds one auto-match.
