@@ -174,8 +174,12 @@ func byID[R, J any](what string, do func(ctx context.Context, org, id uuid.UUID)
 }
 
 // pathID parses the :id parameter; a malformed id is as missing as an unknown one.
-func pathID(c *gin.Context, what string) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param("id"))
+func pathID(c *gin.Context, what string) (uuid.UUID, bool) { return paramID(c, "id", what) }
+
+// paramID reads the path parameter name as an id; one that is not a UUID
+// names nothing, so it is 404 like an unknown one.
+func paramID(c *gin.Context, name, what string) (uuid.UUID, bool) {
+	id, err := uuid.Parse(c.Param(name))
 	if err != nil {
 		abort(c, NewError(http.StatusNotFound, CodeNotFound, "%s not found.", what))
 		return uuid.Nil, false

@@ -267,14 +267,6 @@ func submitEvidence[T any, PT interface {
 				return http.StatusAccepted, render(r)
 			}}
 		}
-		complete := func(status int, body []byte) {
-			if claim == nil || claim.Completed() {
-				return
-			}
-			if err := claim.CompleteAfter(context.WithoutCancel(ctx), status, body); err != nil {
-				s.logger.ErrorContext(ctx, "record evidence response for idempotency", "err", err.Error())
-			}
-		}
 		r, err := s.evidence.Accept(ctx, evidence.Submission{
 			OrganizationID: p.OrganizationID, Source: source, SourceRef: sourceRef, Payload: body,
 		}, respond)
@@ -290,9 +282,7 @@ func submitEvidence[T any, PT interface {
 		}
 		if r.Duplicate {
 			s.evidenceCount.WithLabelValues(source, "duplicate").Inc()
-			resp := render(r)
-			complete(http.StatusOK, resp)
-			c.Data(http.StatusOK, contentTypeJSON, resp)
+			s.respondRaw(c, http.StatusOK, render(r))
 			return
 		}
 		s.evidenceCount.WithLabelValues(source, "accepted").Inc()
@@ -316,10 +306,8 @@ func submitEvidence[T any, PT interface {
 			outcome = nil
 		}
 		if pref.async {
-			resp := render(r)
-			complete(http.StatusAccepted, resp)
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
-			c.Data(http.StatusAccepted, contentTypeJSON, resp)
+			s.respondRaw(c, http.StatusAccepted, render(r))
 			return
 		}
 
@@ -329,12 +317,10 @@ func submitEvidence[T any, PT interface {
 			status, o = http.StatusCreated, got
 		}
 		r.Outcome = o
-		resp := render(r)
-		complete(status, resp)
 		if status == http.StatusAccepted {
 			c.Header("Location", "/v1/evidence/"+r.Raw.ID.String())
 		}
-		c.Data(status, contentTypeJSON, resp)
+		s.respondRaw(c, status, render(r))
 	}
 }
 

@@ -125,3 +125,18 @@ func completeWith[T any](c *gin.Context, statusOf func(T) int, render renderer[T
 func respondCompleted(c *gin.Context) {
 	c.Data(c.MustGet(ctxResponseStatus).(int), contentTypeJSON, c.MustGet(ctxResponse).([]byte))
 }
+
+// respondRaw answers body and, when the request holds an Idempotency-Key
+// claim not yet completed, records the answer for it outside the write's
+// transaction: for handlers that answer after their write committed (a
+// worker's outcome awaited, say).
+func (s *server) respondRaw(c *gin.Context, code int, body []byte) {
+	if v, ok := c.Get(ctxClaim); ok {
+		if claim := v.(*idempotency.Claim); !claim.Completed() {
+			if err := claim.CompleteAfter(context.WithoutCancel(c.Request.Context()), code, body); err != nil {
+				s.logger.ErrorContext(c.Request.Context(), "record response for idempotency", "err", err.Error())
+			}
+		}
+	}
+	c.Data(code, contentTypeJSON, body)
+}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/reconlayer/reconlayer/internal/db"
-	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/money"
 	"github.com/reconlayer/reconlayer/internal/resource"
@@ -42,12 +40,12 @@ func (s *server) routeLedgers(v1 *gin.RouterGroup) {
 	lg.POST("/:id/reconcile", write, s.idempotent, s.legacyReconcile)
 
 	rec := lg.Group("/reconciliation")
-	rec.POST("/runs", write, bodyIdempotencyKey, s.idempotent, s.createRun)
+	rec.POST("/runs", write, s.idempotencyKeyField, s.idempotent, s.createRun)
 	rec.GET("/runs", read, s.listRuns)
 	rec.GET("/runs/:runID", read, s.getRun)
 	rec.PATCH("/runs/:runID", write, s.updateRun)
 	rec.DELETE("/runs/:runID", write, s.deleteRun)
-	rec.POST("/runs/:runID/sources/upload", write, bodyLimit(s.opts.MaxImportBytes+(1<<20)), s.formIdempotencyKey, s.idempotent, s.uploadSource)
+	rec.POST("/runs/:runID/sources/upload", write, bodyLimit(s.opts.MaxImportBytes+(1<<20)), s.idempotencyKeyField, s.idempotent, s.uploadSource)
 	rec.GET("/runs/:runID/sources", read, s.listSources)
 	rec.DELETE("/runs/:runID/sources/:fileID", write, s.deleteSource)
 	rec.POST("/runs/:runID/auto-match", write, s.idempotent, s.autoMatch)
@@ -65,30 +63,12 @@ func (s *server) routeLedgers(v1 *gin.RouterGroup) {
 	rec.PATCH("/discrepancies/:discrepancyID", write, s.updateDiscrepancy)
 }
 
-// bodyIdempotencyKey lets a JSON body's idempotency_key stand for the
-// Idempotency-Key header (seed 003 puts it in the body).
-func bodyIdempotencyKey(c *gin.Context) {
+// idempotencyKeyField lets the request's own idempotency_key — a JSON
+// body's field or a multipart form's, as seed 003 has them — stand for a
+// missing Idempotency-Key header. The body is read once, within the route's
+// limit (readBody keeps it for the handler).
+func (s *server) idempotencyKeyField(c *gin.Context) {
 	if c.GetHeader(headerIdemKey) != "" {
-		return
-	}
-	body, _ := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20+1))
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	var probe struct {
-		Key *string `json:"idempotency_key"`
-	}
-	if json.Unmarshal(body, &probe) == nil && probe.Key != nil && *probe.Key != "" {
-		c.Request.Header.Set(headerIdemKey, *probe.Key)
-	}
-}
-
-// formIdempotencyKey does the same for a multipart upload's
-// idempotency_key field (the body is read within the route's limit, once).
-func (s *server) formIdempotencyKey(c *gin.Context) {
-	if c.GetHeader(headerIdemKey) != "" {
-		return
-	}
-	mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if mt != "multipart/form-data" {
 		return
 	}
 	body, err := s.readBody(c)
@@ -96,29 +76,27 @@ func (s *server) formIdempotencyKey(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			return
-		}
-		if part.FormName() == "idempotency_key" {
-			v, _ := io.ReadAll(io.LimitReader(part, 256))
-			if key := strings.TrimSpace(string(v)); key != "" {
-				c.Request.Header.Set(headerIdemKey, key)
+	var key string
+	if mt, params, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
+		mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+		for part, err := mr.NextPart(); err == nil; part, err = mr.NextPart() {
+			if part.FormName() == "idempotency_key" {
+				v, _ := io.ReadAll(io.LimitReader(part, 256))
+				key = strings.TrimSpace(string(v))
+				break
 			}
-			return
+		}
+	} else {
+		var probe struct {
+			Key string `json:"idempotency_key"`
+		}
+		if json.Unmarshal(body, &probe) == nil {
+			key = probe.Key
 		}
 	}
-}
-
-func paramID(c *gin.Context, name, what string) (uuid.UUID, bool) {
-	id, err := uuid.Parse(c.Param(name))
-	if err != nil {
-		abort(c, NewError(http.StatusNotFound, CodeNotFound, "%s not found.", what))
-		return uuid.Nil, false
+	if key != "" {
+		c.Request.Header.Set(headerIdemKey, key)
 	}
-	return id, true
 }
 
 // CodeInvalidStateTransition: a ledger-run action its object's status does
@@ -683,19 +661,11 @@ func (s *server) uploadSource(c *gin.Context) {
 	s.respondClaimed(c, code, resp)
 }
 
-// respondClaimed answers and records the answer for the request's
+// respondClaimed answers v and records it for the request's
 // Idempotency-Key, for handlers that answer after their write committed.
 func (s *server) respondClaimed(c *gin.Context, code int, v any) {
 	body, _ := json.Marshal(v)
-	if cl, ok := c.Get(ctxClaim); ok {
-		claim := cl.(*idempotency.Claim)
-		if !claim.Completed() {
-			if err := claim.CompleteAfter(context.WithoutCancel(c.Request.Context()), code, body); err != nil {
-				s.logger.ErrorContext(c.Request.Context(), "record response for idempotency", "err", err.Error())
-			}
-		}
-	}
-	c.Data(code, contentTypeJSON, body)
+	s.respondRaw(c, code, body)
 }
 
 func (s *server) listSources(c *gin.Context) {
