@@ -516,21 +516,11 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 // (key, index) pairs and permutes once: sorting the Match structs
 // themselves moved a million 90-byte values around.
 func sortByFirstLine(matches []ledgermatch.Match, stmt []ledgermatch.Entry) {
-	type keyed struct {
-		hi, lo uint64
-		i      int32
-	}
 	keys := make([]keyed, len(matches))
 	for i, m := range matches {
-		id := stmt[m.Statement[0]].ID
-		keys[i] = keyed{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), int32(i)}
+		keys[i] = key(stmt[m.Statement[0]].ID, i)
 	}
-	slices.SortFunc(keys, func(a, b keyed) int {
-		if c := cmp.Compare(a.hi, b.hi); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.lo, b.lo)
-	})
+	sortKeyed(keys)
 	sorted := make([]ledgermatch.Match, len(matches))
 	for i, k := range keys {
 		sorted[i] = matches[k.i]
@@ -548,7 +538,7 @@ type chunk struct {
 
 func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermatch.Entry) chunk {
 	c := chunk{matches: make([]db.CopyLedgerMatchesParams, len(part))}
-	var lines, entries []member
+	var lines, entries []keyed // line and entry ids, with their match's index
 	for i, m := range part {
 		status := MatchSuggested
 		if m.Confident && run.Mode == ModeAutomatic {
@@ -558,10 +548,10 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 		var sum int64
 		for _, s := range m.Statement {
 			sum += stmt[s].Amount
-			lines = append(lines, newMember(stmt[s].ID, i))
+			lines = append(lines, key(stmt[s].ID, i))
 		}
 		for _, l := range m.Ledger {
-			entries = append(entries, newMember(gl[l].ID, i))
+			entries = append(entries, key(gl[l].ID, i))
 		}
 		currency := stmt[m.Statement[0]].Currency
 		c.matches[i] = db.CopyLedgerMatchesParams{ID: id, OrganizationID: run.OrganizationID, RunID: run.ID, Status: status, Kind: "auto",
@@ -569,20 +559,15 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 			Amount: numeric.From(decimal.New(abs(sum), -exponent(currency))), Currency: currency, CreatedBy: "system"}
 	}
 	c.members = make([]db.CopyMatchMembersParams, 0, len(lines)+len(entries))
-	add := func(side []member, line bool) {
-		slices.SortFunc(side, func(a, b member) int {
-			if c := cmp.Compare(a.hi, b.hi); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.lo, b.lo)
-		})
+	add := func(side []keyed, line bool) {
+		sortKeyed(side)
 		for _, m := range side {
-			row := db.CopyMatchMembersParams{MatchID: c.matches[m.match].ID, RunID: run.ID}
-			key := m.id()
+			row := db.CopyMatchMembersParams{MatchID: c.matches[m.i].ID, RunID: run.ID}
+			id := m.id()
 			if line {
-				row.ItemID = &key
+				row.ItemID = &id
 			} else {
-				row.EntryID = &key
+				row.EntryID = &id
 			}
 			c.members = append(c.members, row)
 		}
@@ -592,22 +577,31 @@ func matchChunk(run db.LedgerRun, part []ledgermatch.Match, stmt, gl []ledgermat
 	return c
 }
 
-// member is one side of a match while its rows are ordered: the id as two
-// integers (compared much faster than 16 bytes) and the match's index.
-type member struct {
+// keyed is an id, as two integers (compared much faster than 16 bytes),
+// with the index of what it is the id of, for sorting by id.
+type keyed struct {
 	hi, lo uint64
-	match  int32
+	i      int32
 }
 
-func newMember(id uuid.UUID, match int) member {
-	return member{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), int32(match)}
+func key(id uuid.UUID, i int) keyed {
+	return keyed{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:]), int32(i)}
 }
 
-func (m member) id() uuid.UUID {
+func (k keyed) id() uuid.UUID {
 	var id uuid.UUID
-	binary.BigEndian.PutUint64(id[:8], m.hi)
-	binary.BigEndian.PutUint64(id[8:], m.lo)
+	binary.BigEndian.PutUint64(id[:8], k.hi)
+	binary.BigEndian.PutUint64(id[8:], k.lo)
 	return id
+}
+
+func sortKeyed(ks []keyed) {
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(a.hi, b.hi); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.lo, b.lo)
+	})
 }
 
 // withoutReviewed drops what a person has already taken up: a discrepancy
