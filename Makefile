@@ -46,13 +46,14 @@ fuzz: ## each file parser, the URL check and the ledger-run engine fuzzed for FU
 	go test -run '^$$' -fuzz '^FuzzCheckURL$$' -fuzztime $(FUZZTIME) ./internal/egress/
 	go test -run '^$$' -fuzz '^FuzzRun$$' -fuzztime $(FUZZTIME) ./internal/ledgermatch/
 
-bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries, ledger runs
+bench: services ## go benchmarks (6 runs each), the evidence pipeline end to end, SLA sweeps of 1M cases, imports, webhook deliveries, ledger runs, expected payments
 	$(WITH_ENV) go test -run '^$$' -bench . -benchmem -count 6 ./...
 	$(WITH_ENV) go run ./cmd/reconlayer bench evidence -n 10000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench sla -n 1000000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench imports -csv 1000000 -camt 100000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench webhooks -n 10000 -runs 3
 	$(WITH_ENV) go run ./cmd/reconlayer bench runs -n 100000,1000000 -runs 3
+	$(WITH_ENV) go run ./cmd/reconlayer bench expected -n 100000 -runs 3
 
 generate: $(SQLC)
 	$(SQLC) generate

@@ -20,6 +20,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/evidence"
+	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
@@ -94,6 +95,7 @@ type server struct {
 	webhooks      *webhook.Service
 	imports       *importer.Service
 	ledgers       *ledger.Service
+	expected      *expected.Service
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -144,6 +146,7 @@ func NewRouter(d Deps) *gin.Engine {
 		webhooks:      webhook.NewService(d.Pool, webhook.NewEnqueuer(client, o.WebhookTimeout), d.Logger),
 		imports:       importer.New(d.Pool, d.Logger),
 		ledgers:       ledger.New(d.Pool),
+		expected:      expected.New(d.Pool),
 	}
 
 	r := gin.New()
@@ -249,6 +252,7 @@ func NewRouter(d Deps) *gin.Engine {
 	batches.GET("/:id", importRead, byID("Import batch", s.imports.GetBatch, resource.RenderImportBatch))
 	batches.GET("/:id/raw-records", importRead, s.listImportRows)
 	s.routeLedgers(v1)
+	s.routeExpected(v1)
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)

@@ -37,6 +37,9 @@ func serviceError(err error) error {
 		conflict   *ledger.ConflictError
 		state      *ledger.StateError
 	)
+	if e, ok := expectedError(err); ok {
+		return e
+	}
 	switch {
 	case errors.Is(err, matcher.ErrCaseNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Reconciliation case not found.")

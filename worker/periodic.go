@@ -25,6 +25,7 @@ func PeriodicTasks(slaEvery time.Duration) []Periodic {
 	return []Periodic{
 		{Type: TypeSLAScore, Every: slaEvery, Queue: "default"},
 		{Type: TypeExpireIdempotency, Every: 10 * time.Minute, Queue: "low"},
+		{Type: TypeExpectedOverdue, Every: time.Minute, Queue: "low"},
 		// Seconds after Redis comes back, work accepted while it was away
 		// is queued.
 		{Type: tasks.TypeOutboxSweep, Every: 5 * time.Second, Queue: "critical"},

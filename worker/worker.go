@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/ledger"
@@ -153,6 +154,9 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 	mux.Handle(ledger.TypeSource, ledgerTask(runs.ParseSource))
 	mux.Handle(ledger.TypeAutoMatch, ledgerTask(runs.AutoMatch))
 	mux.Handle(ledger.TypePurge, ledgerTask(runs.Purge))
+	exp := expected.New(d.Pool)
+	mux.Handle(tasks.TypeExpectedMatch, matchExpected(exp, d.Logger))
+	mux.Handle(TypeExpectedOverdue, markOverdue(exp, d.Logger))
 }
 
 // Run processes tasks until ctx is cancelled, then shuts down gracefully.

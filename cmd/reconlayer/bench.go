@@ -42,9 +42,10 @@ const benchUsage = `usage: reconlayer bench evidence|sla|imports|webhooks|runs [
   imports [-csv 1000000] [-camt 100000] [-runs 3] [-chunk 2000] [-writers 3] [-keep-db] [-cpuprofile file]
   webhooks [-n 10000] [-endpoints 1] [-concurrency 50] [-per-endpoint 50] [-runs 3] [-redis-db 254] [-keep-db] [-cpuprofile file]
   runs [-n 100000,1000000] [-runs 3] [-writers 2] [-match-chunk 25000] [-keep-db] [-cpuprofile file]
+  expected [-n 100000] [-runs 3] [-workers 2] [-chunk 5000] [-keep-db] [-cpuprofile file]
 `
 
-// benchCmd runs `reconlayer bench evidence|sla|imports|webhooks|runs`: measurements on this
+// benchCmd runs `reconlayer bench evidence|sla|imports|webhooks|runs|expected`: measurements on this
 // machine in a scratch database it creates and drops.
 func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -61,6 +62,8 @@ func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return benchWebhooks(ctx, args[1:], stdout)
 	case "runs":
 		return benchRuns(ctx, args[1:], stdout)
+	case "expected":
+		return benchExpected(ctx, args[1:], stdout)
 	}
 	return usageError(fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], strings.TrimSpace(benchUsage)))
 }

@@ -23,7 +23,7 @@ commands:
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
   admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
-  bench evidence|sla      measure the evidence pipeline or an SLA sweep on this machine (scratch database)
+  bench <name>            measure on this machine (scratch database): evidence, sla, imports, webhooks, runs, expected
   version                 print the build as JSON
 
 configuration (environment):

@@ -17,6 +17,14 @@ func PoolConfig(databaseURL string) (*pgxpool.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// JIT compiling pays off for long analytic queries, not for ours: a
+	// prepared statement's generic plan over a batch parameter (unnest of a
+	// uuid[]) is costed far above jit_above_cost, and compiling it took
+	// 600 ms of a 700 ms statement (the expected-payments matcher's
+	// candidate search). A URL that sets jit itself keeps its choice.
+	if _, set := pcfg.ConnConfig.RuntimeParams["jit"]; !set {
+		pcfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	pcfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerUUID(conn.TypeMap())
 		registerNumeric(conn.TypeMap()) // numeric.Decimal/Null without math/big (numeric.go)

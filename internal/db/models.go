@@ -43,6 +43,17 @@ type AuditEvent struct {
 	LedgerRunID     *uuid.UUID
 }
 
+type Counterparty struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Name           string
+	Email          *string
+	Accounts       []byte
+	Metadata       []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 type EventOutbox struct {
 	ID             uuid.UUID
 	OrganizationID uuid.UUID
@@ -54,6 +65,52 @@ type EventOutbox struct {
 	DispatchedAt   *time.Time
 	EndpointID     *uuid.UUID
 	Payload        []byte
+}
+
+type ExpectedPayment struct {
+	ID                          uuid.UUID
+	OrganizationID              uuid.UUID
+	Direction                   string
+	Currency                    string
+	AmountLowerBound            int64
+	AmountUpperBound            int64
+	DateLowerBound              pgtype.Date
+	DateUpperBound              pgtype.Date
+	InternalAccountID           uuid.UUID
+	CounterpartyID              *uuid.UUID
+	Type                        *string
+	Description                 *string
+	StatementDescriptor         *string
+	RemittanceInformation       *string
+	ExternalID                  *string
+	Metadata                    []byte
+	ReconciliationRuleVariables []byte
+	Status                      string
+	AmountReconciled            int64
+	ReconciliationMethod        *string
+	ReconciledAt                *time.Time
+	OverdueAt                   *time.Time
+	ArchivedAt                  *time.Time
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
+}
+
+type ExpectedPaymentVariable struct {
+	ExpectedPaymentID uuid.UUID
+	Idx               int16
+	OrganizationID    uuid.UUID
+	InternalAccountID uuid.UUID
+	Direction         string
+	Currency          string
+	AmountLowerBound  int64
+	AmountUpperBound  int64
+	AmountRange       pgtype.Range[pgtype.Int8]
+	DateLowerBound    pgtype.Date
+	DateUpperBound    pgtype.Date
+	Type              *string
+	CustomIdentifiers []byte
+	InstalmentKey     *string
+	Open              bool
 }
 
 type FlowLeg struct {
@@ -143,6 +200,20 @@ type ImportProfile struct {
 	Description    *string
 	RecordType     string
 	Settings       []byte
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type InternalAccount struct {
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Name           string
+	Currency       string
+	AccountNumber  *string
+	RoutingNumber  *string
+	Iban           *string
+	Bic            *string
+	Metadata       []byte
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -449,6 +520,37 @@ type TaskOutbox struct {
 	Attempts       int32
 	CreatedAt      time.Time
 	NextAttemptAt  time.Time
+}
+
+type Transaction struct {
+	ID                        uuid.UUID
+	OrganizationID            uuid.UUID
+	InternalAccountID         uuid.UUID
+	Direction                 string
+	Amount                    int64
+	Currency                  string
+	AsOfDate                  pgtype.Date
+	Posted                    bool
+	Type                      *string
+	VendorDescription         *string
+	CustomIdentifiers         []byte
+	IdentifiersKey            []byte
+	CounterpartyName          *string
+	CounterpartyAccountNumber *string
+	CounterpartyRoutingNumber *string
+	CounterpartyIban          *string
+	ExternalID                *string
+	Metadata                  []byte
+	ImportBatchID             *uuid.UUID
+	RawRecordID               *uuid.UUID
+	MatchState                string
+	ExpectedPaymentID         *uuid.UUID
+	ReconciliationMethod      *string
+	ReconciliationReason      *string
+	ReviewReason              *string
+	DiscardedAt               *time.Time
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 }
 
 type WebhookAttempt struct {

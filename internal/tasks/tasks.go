@@ -23,6 +23,7 @@ const (
 	TypeEvidenceMatch = "evidence:match"
 	TypeCaseClaim     = "case:claim"
 	TypeOutboxSweep   = "maintenance:sweep_outbox"
+	TypeExpectedMatch = "expected:match"
 )
 
 // QueueMatch is where matching work goes.
@@ -45,6 +46,12 @@ type EvidenceMatch struct {
 type CaseClaim struct {
 	OrganizationID uuid.UUID `json:"organizationId"`
 	CaseID         uuid.UUID `json:"caseId"`
+}
+
+// ExpectedMatch asks a worker to reconcile an organization's pending
+// transactions to its expected payments.
+type ExpectedMatch struct {
+	OrganizationID uuid.UUID `json:"organizationId"`
 }
 
 // EvidenceMatchID is the asynq task id of a raw record's match task: the

@@ -38,6 +38,7 @@ var EventTypes = []string{
 	"expected_payment.reconciled",
 	"expected_payment.partially_reconciled",
 	"expected_payment.tentatively_reconciled",
+	"expected_payment.unreconciled",
 	"expected_payment.overdue",
 }
 
