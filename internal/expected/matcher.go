@@ -158,7 +158,7 @@ func matchBatch(ctx context.Context, q *db.Queries, org uuid.UUID) (MatchResult,
 			events = append(events, e)
 		}
 	}
-	return res, recordEvents(ctx, q, org, events)
+	return res, recordEvents(ctx, q, org, events, "")
 }
 
 func txnOf(t db.Transaction) Txn {
@@ -194,21 +194,8 @@ func (s *Service) MarkOverdue(ctx context.Context, today time.Time, limit int32)
 			byOrg[e.OrganizationID] = append(byOrg[e.OrganizationID], e)
 		}
 		for org, ps := range byOrg {
-			ids := make([]uuid.UUID, len(ps))
-			for i, e := range ps {
-				ids[i] = e.ID
-			}
-			txs, err := transactionIDs(ctx, q, ids)
-			if err != nil {
+			if err := recordEvents(ctx, q, org, ps, "overdue"); err != nil {
 				return err
-			}
-			p := db.InsertExpectedPaymentEventsParams{OrganizationID: org}
-			for _, e := range ps {
-				p.EventTypes = append(p.EventTypes, "expected_payment.overdue")
-				p.Data = append(p.Data, string(render(e, txs[e.ID])))
-			}
-			if err := q.InsertExpectedPaymentEvents(ctx, p); err != nil {
-				return fmt.Errorf("record overdue events: %w", err)
 			}
 		}
 		return nil

@@ -639,7 +639,7 @@ func refresh(ctx context.Context, q *db.Queries, e db.ExpectedPayment) (db.Expec
 		}
 	}
 	if before != status {
-		if err := recordEvents(ctx, q, e.OrganizationID, []db.ExpectedPayment{e}); err != nil {
+		if err := recordEvents(ctx, q, e.OrganizationID, []db.ExpectedPayment{e}, ""); err != nil {
 			return e, false, err
 		}
 	}
@@ -652,9 +652,10 @@ func render(e db.ExpectedPayment, txs []uuid.UUID) []byte {
 	return b
 }
 
-// recordEvents writes an expected_payment.<status> event for each payment,
-// with the payment as the API shows it.
-func recordEvents(ctx context.Context, q *db.Queries, org uuid.UUID, ps []db.ExpectedPayment) error {
+// recordEvents writes an expected_payment.<what> event for each payment,
+// with the payment as the API shows it; what is the payment's status when
+// empty.
+func recordEvents(ctx context.Context, q *db.Queries, org uuid.UUID, ps []db.ExpectedPayment, what string) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -668,7 +669,11 @@ func recordEvents(ctx context.Context, q *db.Queries, org uuid.UUID, ps []db.Exp
 	}
 	p := db.InsertExpectedPaymentEventsParams{OrganizationID: org}
 	for _, e := range ps {
-		p.EventTypes = append(p.EventTypes, "expected_payment."+e.Status)
+		w := what
+		if w == "" {
+			w = e.Status
+		}
+		p.EventTypes = append(p.EventTypes, "expected_payment."+w)
 		p.Data = append(p.Data, string(render(e, txs[e.ID])))
 	}
 	if err := q.InsertExpectedPaymentEvents(ctx, p); err != nil {
