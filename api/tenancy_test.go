@@ -17,6 +17,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/ledger"
 	"github.com/reconlayer/reconlayer/internal/matcher"
@@ -119,6 +120,12 @@ var tenancyFixtures = map[string]tenancyFixture{
 			require.Equal(t, "victim", p.Name)
 		},
 	},
+	"/v1/internal-accounts/:id":                               expectedFixture("account", map[string]string{"PATCH": `{"name":"hijacked"}`}),
+	"/v1/counterparties/:id":                                  expectedFixture("counterparty", map[string]string{"PATCH": `{"name":"hijacked"}`}),
+	"/v1/expected-payments/:id":                               expectedFixture("payment", map[string]string{"PATCH": `{"description":"hijacked"}`}),
+	"/v1/expected-payments/:id/reconcile":                     expectedFixture("payment", map[string]string{"POST": `{"transaction_ids":["` + uuid.NewString() + `"]}`}),
+	"/v1/expected-payments/:id/unreconcile":                   expectedFixture("payment", nil),
+	"/v1/transactions/:id":                                    expectedFixture("transaction", map[string]string{"PATCH": `{"posted":true}`}),
 	"/v1/ledgers/:id":                                         ledgerFixture(nil),
 	"/v1/ledgers/:id/accounts":                                ledgerFixture(map[string]string{"POST": `{"name":"x","code":"9","currency":"EUR"}`}),
 	"/v1/ledgers/:id/entries":                                 ledgerFixture(map[string]string{"POST": `{"entries":[{"account":"1200","direction":"debit","amount":"1","currency":"EUR","booking_date":"2026-03-02","external_id":"hijack"}]}`}),
@@ -150,6 +157,46 @@ var tenancyFixtures = map[string]tenancyFixture{
 // run whose uploaded statement was auto-matched: one suggested match, one
 // unmatched line, one discrepancy. Another organization's requests change
 // none of it.
+// expectedFixture makes an internal account, a counterparty, an expected
+// payment and a transaction in org, and names the one of kind; unchanged
+// checks each is as it was made.
+func expectedFixture(kind string, bodies map[string]string) tenancyFixture {
+	return tenancyFixture{
+		bodies: bodies,
+		create: func(b *bundle, org uuid.UUID) map[string]string {
+			t, ctx := b.t, context.Background()
+			svc := expected.New(b.pool)
+			a, err := svc.CreateAccount(ctx, org, expected.AccountInput{Name: "victim", Currency: "USD", Metadata: []byte("{}")}, nil)
+			require.NoError(t, err)
+			c, err := svc.CreateCounterparty(ctx, org, expected.CounterpartyInput{Name: "victim", Accounts: []byte("[]"), Metadata: []byte("{}")}, nil)
+			require.NoError(t, err)
+			dir, lo, hi := "credit", int64(100), int64(100)
+			p, err := svc.CreatePayment(ctx, org, expected.PaymentInput{Direction: &dir, AmountLowerBound: &lo, AmountUpperBound: &hi,
+				InternalAccountID: &a.ID, CounterpartyID: &c.ID, Metadata: []byte("{}")}, nil)
+			require.NoError(t, err)
+			tx, err := svc.CreateTransaction(ctx, org, expected.TransactionInput{InternalAccountID: a.ID, Direction: "credit", Amount: 100,
+				AsOfDate: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Posted: true, Metadata: []byte("{}")}, nil)
+			require.NoError(t, err)
+			_, err = svc.MatchPending(ctx, org, "")
+			require.NoError(t, err)
+			return map[string]string{"id": map[string]string{"account": a.ID.String(), "counterparty": c.ID.String(),
+				"payment": p.Payment.ID.String(), "transaction": tx.Transaction.ID.String()}[kind], "payment": p.Payment.ID.String(),
+				"transaction": tx.Transaction.ID.String()}
+		},
+		unchanged: func(t *testing.T, b *bundle, org uuid.UUID, ids map[string]string) {
+			svc, ctx := expected.New(b.pool), context.Background()
+			p, txs, err := svc.GetPayment(ctx, org, uuid.MustParse(ids["payment"]))
+			require.NoError(t, err)
+			require.Equal(t, "reconciled", p.Status)
+			require.Nil(t, p.Description)
+			require.Len(t, txs, 1)
+			tr, err := svc.GetTransaction(ctx, org, uuid.MustParse(ids["transaction"]))
+			require.NoError(t, err)
+			require.Nil(t, tr.DiscardedAt)
+		},
+	}
+}
+
 func ledgerFixture(bodies map[string]string) tenancyFixture {
 	return tenancyFixture{
 		bodies: bodies,

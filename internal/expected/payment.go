@@ -537,6 +537,11 @@ func (s *Service) Unreconcile(ctx context.Context, org, id uuid.UUID, txIDs []uu
 func (s *Service) relink(ctx context.Context, org, id uuid.UUID, txIDs []uuid.UUID, link bool) (db.ExpectedPayment, error) {
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.ExpectedPayment, error) {
 		q := s.q.WithTx(tx)
+		// Another organization's payment is not found, whatever the body.
+		e, err := q.GetExpectedPayment(ctx, db.GetExpectedPaymentParams{OrganizationID: org, ID: id})
+		if _, err := notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+			return e, err
+		}
 		if !link && len(txIDs) == 0 {
 			all, err := transactionIDs(ctx, q, []uuid.UUID{id})
 			if err != nil {
@@ -559,7 +564,7 @@ func (s *Service) relink(ctx context.Context, org, id uuid.UUID, txIDs []uuid.UU
 			}
 			txs = append(txs, t)
 		}
-		e, err := q.LockExpectedPayment(ctx, db.LockExpectedPaymentParams{OrganizationID: org, ID: id})
+		e, err = q.LockExpectedPayment(ctx, db.LockExpectedPaymentParams{OrganizationID: org, ID: id})
 		if e, err = notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 			return e, err
 		}
