@@ -8,17 +8,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	gojson "github.com/goccy/go-json"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/cases"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/matcher"
 	"github.com/reconlayer/reconlayer/internal/resource"
 )
@@ -64,6 +68,16 @@ func TestExportJSONHasTheSeedShape(t *testing.T) {
 	require.Equal(t, []any{"matched"}, f["verdicts"])
 	require.Equal(t, "open", f["status"])
 	require.Equal(t, "2020-01-01", f["from"])
+
+	// No case matches: an empty export, in both formats.
+	rec = b.do(req{method: "GET", path: "/v1/exports/reconciliation-cases?verdict=delayed", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &doc))
+	require.EqualValues(t, 0, doc["total"])
+	require.Equal(t, []any{}, doc["items"])
+	require.True(t, strings.HasSuffix(rec.Body.String(), `,"items":[]}`+"\n"), rec.Body.String())
+	rec = b.do(req{method: "GET", path: "/v1/exports/reconciliation-cases?verdict=delayed&format=csv", token: key})
+	require.Equal(t, strings.Join(csvHeader, ",")+"\n", rec.Body.String())
 
 	envelope(t, b.do(req{method: "GET", path: "/v1/exports/reconciliation-cases?format=xml", token: key}), 400, "invalid_request")
 	envelope(t, b.do(req{method: "GET", path: "/v1/exports/reconciliation-cases?verdict=good", token: key}), 400, "invalid_request")
@@ -271,38 +285,254 @@ func BenchmarkExportCases(b *testing.B) {
 	}
 }
 
-// The export encodes items with goccy/go-json for speed; it must write the
-// very bytes encoding/json writes (HTML escaping, unicode, raw JSON payloads
-// with their whitespace, times, nulls), or the export would differ from the
-// case read.
-func TestExportEncodingMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
+// exportItem is an item of the JSON export as the resource structs shape it
+// (seed 001): the export writes it by hand (jsonItem), and the tests compare
+// it with these structs encoded and decode it into them.
+type exportItem struct {
+	Case     resource.Case `json:"case"`
+	Evidence evidenceJSON  `json:"evidence"`
+}
+
+// evidenceJSON is the evidence bundle of one exported case.
+type evidenceJSON struct {
+	CaseID          string               `json:"caseId"`
+	PaymentIntentID string               `json:"paymentIntentId"`
+	RawRecords      []resource.RawRecord `json:"rawRecords"`
+	FlowLegs        []resource.FlowLeg   `json:"flowLegs"`
+	MatchLinks      []resource.MatchLink `json:"matchLinks"`
+}
+
+// exportedBatches runs the export of org's cases and keeps every batch.
+func exportedBatches(t *testing.T, b *bundle, org uuid.UUID) []cases.ExportBatch {
+	t.Helper()
+	var out []cases.ExportBatch
+	err := cases.New(b.pool, nil).Export(context.Background(), db.ListCasesParams{OrganizationID: org, Verdicts: []string{}},
+		func(int64) error { return nil },
+		func(batch cases.ExportBatch) error { out = append(out, batch); return nil })
+	require.NoError(t, err)
+	return out
+}
+
+// exportFixture is an organization with a case whose every optional field
+// is set, weird text included, with audit events, legs, links and raw
+// records whose every optional field is set or not, and a case with none.
+func exportFixture(t *testing.T) (*bundle, uuid.UUID) {
+	t.Helper()
 	b := setup(t)
 	org := b.org("Acme")
-	r := b.intent(org, `<script>alert("x")</script> & ünïcødé ✓ \ "quoted"`)
 	ctx := context.Background()
-	_, err := b.pool.Exec(ctx, `UPDATE reconciliation_cases SET notes = $2, verdict = 'needs_review',
-		unexplained_delta = -0.000000000000000001, provider_fee = 12345678901234567890.5 WHERE id = $1`,
-		r.Case.ID, "line1\nline2\ttab \u2028 <>&")
+	weird := "<script>alert(\"x\")</script> & ünïcødé ✓ \\ \"q\" \b\f\x01\x1f\x7f \u2028\u2029 \t\r\n"
+	str := func(s string) *string { return &s }
+	full := b.intent(org, "=formula, \"quoted\"\n"+weird, func(in *intent.CreateInput) {
+		in.SourceAmount = decimal.RequireFromString("12345678901234567890.123456789012345678")
+		in.DestinationAmount = decimal.RequireFromString("-0.000000000000000001")
+		in.PaymentSubtype, in.Stablecoin, in.Chain = str("+sub"), str("USDC"), str(" ethereum")
+		in.BeneficiaryAccount, in.BeneficiaryName = str(`\.`), str("Lovelace, \"Ada\"\nLondon "+weird)
+		in.Metadata = []byte(`{"html": "<&>"}`)
+	})
+	b.intent(org, "plain")
+	r := b.rule(org, "Custom")
+	_, err := b.pool.Exec(ctx, `UPDATE reconciliation_cases SET verdict = 'needs_review', exception_type = 'fee_out_of_tolerance',
+		actual_amount = 99.9, unexplained_delta = -0.000000000000000001, provider_fee = 12345678901234567890.5,
+		network_fee = 0, developer_fee = 1.10, fx_spread = 1e6, rounding_delta = -3.25, sla_risk = true,
+		required_legs_present = 1, coverage_provider = 'present', notes = $2, rule_id = $3, version = 7,
+		resolved_at = '2026-01-02 03:04:05.123456+05', reconciled_at = '1999-12-31 23:59:59+00',
+		last_run_at = '2026-11-21 10:00:00.5+00', status = 'resolved', reconciliation_status = 'reconciled'
+		WHERE id = $1`, full.Case.ID, "@SUM(A1:A9) "+weird, r.ID)
 	require.NoError(t, err)
-	_, err = audit.Append(ctx, b.q, audit.Event{OrganizationID: org, CaseID: &r.Case.ID, PaymentIntentID: &r.Intent.ID,
-		Type: "case.note_added", Actor: "user:ü", Message: "<b>bold</b>",
-		Payload: map[string]any{"nested": map[string]any{"k": []any{1.5, "x", nil, true}}, "html": "<&>"}})
+	_, err = audit.Append(ctx, b.q, audit.Event{OrganizationID: org, CaseID: &full.Case.ID, PaymentIntentID: &full.Intent.ID,
+		Type: "case.note_added", Actor: "user:ü", Message: "<b>bold</b> " + weird,
+		Payload: map[string]any{"nested": map[string]any{"k": []any{1.5, "x", nil, true}}, "html": "<&>\u2028", "w": weird}})
 	require.NoError(t, err)
 
-	bundle, err := cases.New(b.pool, matcher.New(b.pool)).Get(ctx, org, r.Case.ID)
-	require.NoError(t, err)
-	item := exportItem{
-		Case: resource.CaseOf(bundle),
-		Evidence: evidenceJSON{CaseID: r.Case.ID.String(), PaymentIntentID: r.Intent.ID.String(),
-			RawRecords: resource.MapSlice(bundle.Links, func(l db.MatchLink) resource.RawRecord {
-				return resource.RawRecord{ID: l.RawRecordID.String(), Payload: json.RawMessage(`{"a":"<&>","n":1.50}`)}
-			}),
-			FlowLegs: resource.MapSlice(bundle.Legs, resource.RenderLeg), MatchLinks: resource.MapSlice(bundle.Links, resource.RenderLink)},
+	var raws [2]uuid.UUID
+	for i, payload := range []string{`{"a": "<&>", "n": 1.50, "u": "` + "\u2028\u2029" + `", "e": "\b\f\u0001", "l": [ 1, {} ]}`, `[]`} {
+		require.NoError(t, b.pool.QueryRow(ctx, `INSERT INTO raw_records (organization_id, source, source_ref, payload,
+			row_number, signature_valid, match_status, processed_at)
+			VALUES ($1, 'provider', $2, $3::jsonb, $4, $5, 'matched', $6) RETURNING id`, org, fmt.Sprintf("ref-%d", i), payload,
+			[]any{int32(7), nil}[i], []any{false, nil}[i], []any{time.Date(2026, 5, 6, 7, 8, 9, 1000, time.UTC), nil}[i]).
+			Scan(&raws[i]))
 	}
-	std, err := json.Marshal(item)
+	_, err = b.pool.Exec(ctx, `INSERT INTO flow_legs (organization_id, raw_record_id, case_id, type, status, source_status,
+		provider, provider_transfer_id, tx_hash, chain_id, bank_reference, end_to_end_id, amount, currency,
+		destination_amount, destination_currency, fx_rate, provider_fee, network_fee, developer_fee, external_reference,
+		occurred_at)
+		VALUES ($1, $2, $4, 'provider_transfer', 'settled', $5, 'acme', 'tr_1', '0xabc', '1', 'BR-1', 'E2E', 100.5, 'USD',
+			92.25, 'EUR', 0.92, 1, 0.5, 0.25, 'order-1', '2026-03-04 05:06:07.891+00'),
+		($1, $3, $4, 'bank_settlement', 'pending', 'booked', NULL, NULL, NULL, NULL, NULL, NULL, 0.000000000000000001, 'USD',
+			5, NULL, NULL, NULL, NULL, NULL, NULL, '2026-03-04 05:06:08+00')`, org, raws[0], raws[1], full.Case.ID, weird)
 	require.NoError(t, err)
-	fast, err := gojson.Marshal(item)
+	_, err = b.pool.Exec(ctx, `INSERT INTO match_links (organization_id, case_id, flow_leg_id, raw_record_id, status, strategy,
+		score, reason, created_by, ended_at, ended_by)
+		SELECT organization_id, case_id, id, raw_record_id,
+			CASE WHEN type = 'bank_settlement' THEN 'active' ELSE 'unlinked' END,
+			'manual', CASE WHEN type = 'bank_settlement' THEN 1 ELSE 0.9800 END, $2, 'user:<x>',
+			CASE WHEN type = 'bank_settlement' THEN NULL ELSE '2026-04-05 06:07:08+00'::timestamptz END,
+			CASE WHEN type = 'bank_settlement' THEN NULL ELSE 'user:&' END
+		FROM flow_legs WHERE case_id = $1`, full.Case.ID, weird)
 	require.NoError(t, err)
-	require.Equal(t, string(std), string(fast))
+	return b, org
+}
+
+// Every field of an export item, with and without values, is written as the
+// resource structs encode: byte for byte what goccy/go-json wrote before the
+// export wrote items by hand, and what encoding/json writes but for \b and
+// \f (goccy/go-json escapes them as \u0008 and \u000c). The case is read as
+// the case endpoint reads it, so the export's own query is checked too.
+func TestExportItemMatchesTheResourceEncoding(t *testing.T) {
+	t.Parallel()
+	b, org := exportFixture(t)
+	svc := cases.New(b.pool, matcher.New(b.pool))
+	batches := exportedBatches(t, b, org)
+	require.Len(t, batches, 1)
+	require.Len(t, batches[0].Cases, 2)
+	var j jsonItem
+	for _, row := range batches[0].Cases {
+		bundle, err := svc.Get(context.Background(), org, row.ID)
+		require.NoError(t, err)
+		bundle.Row.SlaAgeMinutes = row.SlaAgeMinutes // the minute may have turned between the two reads
+		item := exportItem{
+			Case: resource.CaseOf(bundle),
+			Evidence: evidenceJSON{CaseID: row.ID.String(), PaymentIntentID: bundle.Row.PaymentIntent.ID.String(),
+				RawRecords: resource.MapSlice(batches[0].Raw[row.ID], resource.RenderRawRecord),
+				FlowLegs:   resource.MapSlice(batches[0].Legs[row.ID], resource.RenderLeg),
+				MatchLinks: resource.MapSlice(batches[0].Links[row.ID], resource.RenderLink)},
+		}
+		j.b = j.b[:0]
+		j.item(&row, batches[0].Related)
+		require.NoError(t, j.err)
+		goccy, err := gojson.Marshal(item)
+		require.NoError(t, err)
+		require.Equal(t, string(goccy), string(j.b))
+		std, err := json.Marshal(item)
+		require.NoError(t, err)
+		require.Equal(t, string(std), strings.NewReplacer(`\u0008`, `\b`, `\u000c`, `\f`).Replace(string(j.b)))
+
+		if row.ID == bundle.Row.ReconciliationCase.ID && row.Notes != nil {
+			// The full case: nothing is null, and the evidence is all there.
+			var back map[string]any
+			require.NoError(t, json.Unmarshal(j.b, &back))
+			c := back["case"].(map[string]any)
+			for k, v := range c {
+				require.NotNil(t, v, k)
+			}
+			require.Len(t, c["auditEvents"], 2)
+			require.Len(t, c["flowLegs"], 2)
+			require.Len(t, item.Evidence.RawRecords, 2)
+			require.Len(t, item.Evidence.MatchLinks, 2)
+			require.Equal(t, "12345678901234567890.5", *item.Case.ProviderFee, "beyond int64")
+		}
+	}
+}
+
+// String escaping is goccy/go-json's for every byte and for invalid UTF-8.
+func TestExportJSONStringEscaping(t *testing.T) {
+	t.Parallel()
+	var all []string
+	for c := range 0x80 {
+		all = append(all, "a"+string(rune(c))+"b", string(rune(c)))
+	}
+	all = append(all, "", "\u2028", "x\u2029y", "\xff", "a\xc3", "\xed\xa0\x80", "\xe2\x80", "ü✓😀", "\U0010ffff")
+	for _, s := range all {
+		want, err := gojson.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(appendJSONString(nil, s)), "%q", s)
+	}
+}
+
+func FuzzExportJSONString(f *testing.F) {
+	f.Add("<script>\"x\" & \u2028 \b\f\x01")
+	f.Add("ü\xff\xe2\x80\xa8")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := gojson.Marshal(s)
+		if err != nil {
+			t.Skip()
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: %s, goccy/go-json %s", s, got, want)
+		}
+	})
+}
+
+// csvRecord is the row of strings the export used to build for a case and
+// hand to encoding/csv's Writer: the reference appendCSVRow is held to.
+func csvRecord(cs db.ReconciliationCase, pi db.PaymentIntent, slaAge int32) []string {
+	cell := func(s string) string {
+		if s != "" {
+			switch s[0] {
+			case '=', '+', '-', '@', '\t', '\r':
+				return "'" + s
+			}
+		}
+		return s
+	}
+	opt := func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	}
+	optTime := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	cov := resource.CoverageOf(cs)
+	return []string{
+		cs.ID.String(), cs.OrganizationID.String(), pi.ID.String(), cell(pi.ExternalReference), cs.Status,
+		cs.ReconciliationStatus, opt(cs.Verdict), opt(cs.ExceptionType), cs.ExpectedAmount.String(),
+		cs.ExpectedCurrency, opt(resource.DecStr(cs.ActualAmount)), opt(resource.DecStr(cs.UnexplainedDelta)),
+		opt(resource.DecStr(cs.ProviderFee)), opt(resource.DecStr(cs.NetworkFee)), opt(resource.DecStr(cs.DeveloperFee)),
+		opt(resource.DecStr(cs.FxSpread)), opt(resource.DecStr(cs.RoundingDelta)), strconv.Itoa(int(slaAge)),
+		strconv.FormatBool(cs.SlaRisk), strconv.Itoa(int(cs.RequiredLegsTotal)),
+		strconv.Itoa(int(cs.RequiredLegsPresent)), cov.Expected, cov.Provider, cov.Chain, cov.Bank, cov.File,
+		pi.PaymentType, cell(opt(pi.PaymentSubtype)), pi.Direction, pi.SourceAmount.String(), pi.SourceCurrency,
+		pi.DestinationAmount.String(), pi.DestinationCurrency, cell(opt(pi.Stablecoin)), cell(opt(pi.Chain)),
+		cell(opt(pi.BeneficiaryAccount)), cell(opt(pi.BeneficiaryName)), pi.Status, cell(opt(cs.Notes)),
+		optTime(cs.ReconciledAt), optTime(cs.LastRunAt), cs.CreatedAt.UTC().Format(time.RFC3339Nano),
+		cs.UpdatedAt.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+// Every CSV field, set or empty, is what encoding/csv wrote for the row of
+// strings the export used to build.
+func TestExportCSVRowMatchesEncodingCSV(t *testing.T) {
+	t.Parallel()
+	b, org := exportFixture(t)
+	svc := cases.New(b.pool, matcher.New(b.pool))
+	batches := exportedBatches(t, b, org)
+	require.Len(t, batches, 1)
+	require.Len(t, batches[0].Cases, 2)
+	for _, row := range batches[0].Cases {
+		bundle, err := svc.Get(context.Background(), org, row.ID)
+		require.NoError(t, err)
+		var want strings.Builder
+		cw := csv.NewWriter(&want)
+		require.NoError(t, cw.Write(csvRecord(bundle.Row.ReconciliationCase, bundle.Row.PaymentIntent, row.SlaAgeMinutes)))
+		cw.Flush()
+		require.Equal(t, want.String(), string(appendCSVRow(nil, &row)))
+	}
+}
+
+func FuzzExportCSVField(f *testing.F) {
+	for _, s := range []string{"", `\.`, " x", "\tx", "=1+2", "-3", "a,b", "\"q\"", "l1\r\nl2", "\u3000wide", "'"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, defuse bool) {
+		field := s
+		if defuse && s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+			field = "'" + s
+		}
+		var want strings.Builder
+		cw := csv.NewWriter(&want)
+		if err := cw.Write([]string{field}); err != nil {
+			t.Fatal(err)
+		}
+		cw.Flush()
+		if got := string(appendCSVField(nil, s, defuse)) + "\n"; got != want.String() {
+			t.Fatalf("%q (defuse %v): %q, encoding/csv %q", s, defuse, got, want.String())
+		}
+	})
 }

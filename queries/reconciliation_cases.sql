@@ -92,6 +92,66 @@ FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_
 WHERE c.organization_id = $1 AND c.id = $2
 FOR UPDATE OF c;
 
+-- name: ExportPageEnds :many
+-- The last case of every page of the export (ExportCases's filters and
+-- order) with its position: with the ends known, the pages are ranges that
+-- two connections read at once. The last row ends the last page, full or
+-- not, and its position is the total; no row, no case. No join: in the
+-- index's order, the window needs no sort (the intent, which every case has,
+-- is probed only to filter by its reference).
+SELECT created_at, id, n FROM (
+    SELECT c.created_at, c.id, row_number() OVER w AS n, lead(c.id) OVER w IS NULL AS last
+    FROM reconciliation_cases c
+    WHERE c.organization_id = @organization_id
+      AND (sqlc.narg(status)::text IS NULL OR c.status = sqlc.narg(status))
+      AND (sqlc.narg(reconciliation_status)::text IS NULL OR c.reconciliation_status = sqlc.narg(reconciliation_status))
+      AND (cardinality(@verdicts::text[]) = 0 OR c.verdict = ANY(@verdicts::text[]))
+      AND (sqlc.narg(exception_type)::text IS NULL OR c.exception_type = sqlc.narg(exception_type))
+      AND (sqlc.narg(sla_risk)::boolean IS NULL OR c.sla_risk = sqlc.narg(sla_risk))
+      AND (sqlc.narg(external_reference)::text IS NULL OR EXISTS (
+          SELECT 1 FROM payment_intents pi
+          WHERE pi.id = c.payment_intent_id AND pi.external_reference = sqlc.narg(external_reference)))
+      AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR c.payment_intent_id = sqlc.narg(payment_intent_id))
+      AND (sqlc.narg(created_from)::timestamptz IS NULL OR c.created_at >= sqlc.narg(created_from))
+      AND (sqlc.narg(created_to)::timestamptz IS NULL OR c.created_at < sqlc.narg(created_to))
+    WINDOW w AS (ORDER BY c.created_at DESC, c.id DESC)
+) s
+WHERE n % @page_size::bigint = 0 OR last
+ORDER BY created_at DESC, id DESC;
+
+-- name: ExportCases :many
+-- A page of the export: ListCases's filters and order, the cases after one
+-- page's end down to the next one's (ExportPageEnds), with only the columns
+-- the export writes (not the intent's references, metadata and reference
+-- values, nor the case's rule snapshot and base verdict, which it used to
+-- read and scan for every case). The intent's id is the case's
+-- payment_intent_id.
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type,
+       c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee,
+       c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present,
+       c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.version,
+       c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at,
+       pi.organization_id AS intent_organization_id, pi.external_reference, pi.source_amount, pi.source_currency,
+       pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction,
+       pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.status AS intent_status,
+       pi.created_at AS intent_created_at, pi.updated_at AS intent_updated_at,
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = @organization_id
+  AND (sqlc.narg(status)::text IS NULL OR c.status = sqlc.narg(status))
+  AND (sqlc.narg(reconciliation_status)::text IS NULL OR c.reconciliation_status = sqlc.narg(reconciliation_status))
+  AND (cardinality(@verdicts::text[]) = 0 OR c.verdict = ANY(@verdicts::text[]))
+  AND (sqlc.narg(exception_type)::text IS NULL OR c.exception_type = sqlc.narg(exception_type))
+  AND (sqlc.narg(sla_risk)::boolean IS NULL OR c.sla_risk = sqlc.narg(sla_risk))
+  AND (sqlc.narg(external_reference)::text IS NULL OR pi.external_reference = sqlc.narg(external_reference))
+  AND (sqlc.narg(payment_intent_id)::uuid IS NULL OR c.payment_intent_id = sqlc.narg(payment_intent_id))
+  AND (sqlc.narg(created_from)::timestamptz IS NULL OR c.created_at >= sqlc.narg(created_from))
+  AND (sqlc.narg(created_to)::timestamptz IS NULL OR c.created_at < sqlc.narg(created_to))
+  AND (c.created_at, c.id) < (@after_created_at::timestamptz, @after_id::uuid)
+  AND (c.created_at, c.id) >= (@until_created_at::timestamptz, @until_id::uuid)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT @lim;
+
 -- name: ExportSnapshot :one
 -- The snapshot of the export's transaction, for its second connection.
 SELECT pg_export_snapshot()::text;

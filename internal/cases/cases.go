@@ -209,25 +209,31 @@ func countParams(p db.ListCasesParams) db.CountCasesParams {
 
 // ExportBatch is a page of cases with their audit events by case id.
 type ExportBatch struct {
-	Cases []db.ListCasesRow
+	Cases []db.ExportCasesRow
 	Related
 }
 
 // exportPage trades round trips against memory: a page is held at once.
 const exportPage = 1000
 
+// exportAhead is how many pages may be read (by both connections) before
+// the one being emitted: what memory holds at most.
+const exportAhead = 4
+
 // snapshotID is the shape of what pg_export_snapshot returns (for example
 // 00000003-0000001B-1); checked before it is spliced into SET TRANSACTION
 // SNAPSHOT, which takes no parameters.
 var snapshotID = regexp.MustCompile(`^[0-9A-F]+(-[0-9A-F]+)+$`)
 
-// Export walks every case matching the filters (newest first) in keyset
-// pages and hands each page to emit, so memory stays flat however many cases
-// match (a handful of pages at most are held). It is a three-stage pipeline:
-// one connection reads the pages of cases, a second reads each page's audit
-// events, legs, links and raw records (one query each, never one per case)
-// while the first reads the next page, and emit renders the page before.
-// Both connections read one snapshot (a repeatable-read transaction whose
+// Export walks every case matching the filters (newest first) in pages and
+// hands each page to emit in order, so memory stays flat however many cases
+// match (a handful of pages at most are held). It first reads where every
+// page ends (and so the total); then two connections read whole pages at
+// once, each a page's cases and their audit events, legs, links and raw
+// records (one query each, never one per case), while emit renders the
+// oldest page read. Reading one page after another on one connection, with
+// the related rows on a second, kept a core waiting on Postgres. Both
+// connections read one snapshot (a repeatable-read transaction whose
 // snapshot the second imports, as pg_dump's parallel workers do), so the
 // total always equals the number of cases emitted even while cases change.
 func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(int64) error, emit func(ExportBatch) error) error {
@@ -245,71 +251,108 @@ func (s *Service) Export(ctx context.Context, p db.ListCasesParams, total func(i
 	if !snapshotID.MatchString(snapshot) {
 		return fmt.Errorf("export snapshot: unexpected id %q", snapshot)
 	}
-	relTx, err := s.pool.BeginTx(ctx, ro)
+	tx2, err := s.pool.BeginTx(ctx, ro)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	defer relTx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
-	if _, err := relTx.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshot+"'"); err != nil {
+	defer tx2.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	if _, err := tx2.Exec(ctx, "SET TRANSACTION SNAPSHOT '"+snapshot+"'"); err != nil {
 		return fmt.Errorf("export: import snapshot: %w", err)
 	}
-	relQ := s.q.WithTx(relTx)
 
-	n, err := q.CountCases(ctx, countParams(p))
+	ends, err := q.ExportPageEnds(ctx, db.ExportPageEndsParams{
+		OrganizationID: p.OrganizationID, Status: p.Status, ReconciliationStatus: p.ReconciliationStatus,
+		Verdicts: p.Verdicts, ExceptionType: p.ExceptionType, SlaRisk: p.SlaRisk,
+		ExternalReference: p.ExternalReference, PaymentIntentID: p.PaymentIntentID,
+		CreatedFrom: p.CreatedFrom, CreatedTo: p.CreatedTo, PageSize: exportPage,
+	})
 	if err != nil {
-		return fmt.Errorf("export count: %w", err)
+		return fmt.Errorf("export pages: %w", err)
+	}
+	var n int64
+	if len(ends) > 0 {
+		n = ends[len(ends)-1].N
 	}
 	if err := total(n); err != nil {
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	pages := make(chan []db.ListCasesRow, 1)
-	batches := make(chan ExportBatch, 1)
+	read := make([]chan ExportBatch, len(ends)) // page k, once read
+	for k := range read {
+		read[k] = make(chan ExportBatch, 1)
+	}
+	todo := make(chan int)
+	ahead := make(chan struct{}, exportAhead)
 	g.Go(func() error {
-		defer close(pages)
-		p.Lim, p.Off = exportPage, 0
-		p.AfterCreatedAt, p.AfterID = page.Page{}.Bound()
-		for {
-			rows, err := q.ListCases(gctx, p)
-			if err != nil {
-				return fmt.Errorf("export cases: %w", err)
-			}
-			if len(rows) == 0 {
-				return nil
-			}
-			if err := send(gctx, pages, rows); err != nil {
+		defer close(todo)
+		for k := range ends {
+			if err := send(gctx, ahead, struct{}{}); err != nil {
 				return err
 			}
-			if len(rows) < exportPage {
-				return nil
-			}
-			last := rows[len(rows)-1].ReconciliationCase
-			p.AfterCreatedAt, p.AfterID = last.CreatedAt, last.ID
-		}
-	})
-	g.Go(func() error {
-		defer close(batches)
-		for rows := range pages {
-			rel, err := related(gctx, relQ, p.OrganizationID, caseIDs(rows), true)
-			if err != nil {
-				return fmt.Errorf("export: %w", err)
-			}
-			if err := send(gctx, batches, ExportBatch{Cases: rows, Related: rel}); err != nil {
+			if err := send(gctx, todo, k); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	g.Go(func() error {
-		for b := range batches {
-			if err := emit(b); err != nil {
-				return err
+	for _, q := range []*db.Queries{q, s.q.WithTx(tx2)} {
+		g.Go(func() error {
+			for k := range todo {
+				b, err := readExportPage(gctx, q, p, ends, k)
+				if err != nil {
+					return err
+				}
+				read[k] <- b // each page once: never blocks
 			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for k := range read {
+			select {
+			case b := <-read[k]:
+				if err := emit(b); err != nil {
+					return err
+				}
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			<-ahead
 		}
 		return nil
 	})
 	return g.Wait()
+}
+
+// readExportPage reads page k of an export: its cases, after the end of
+// page k-1 down to ends[k], and what they are rendered with.
+func readExportPage(ctx context.Context, q *db.Queries, p db.ListCasesParams, ends []db.ExportPageEndsRow, k int) (ExportBatch, error) {
+	ep := db.ExportCasesParams{
+		OrganizationID: p.OrganizationID, Status: p.Status, ReconciliationStatus: p.ReconciliationStatus,
+		Verdicts: p.Verdicts, ExceptionType: p.ExceptionType, SlaRisk: p.SlaRisk,
+		ExternalReference: p.ExternalReference, PaymentIntentID: p.PaymentIntentID,
+		CreatedFrom: p.CreatedFrom, CreatedTo: p.CreatedTo,
+		UntilCreatedAt: ends[k].CreatedAt, UntilID: ends[k].ID, Lim: exportPage,
+	}
+	if k == 0 {
+		ep.AfterCreatedAt, ep.AfterID = page.Page{}.Bound()
+	} else {
+		ep.AfterCreatedAt, ep.AfterID = ends[k-1].CreatedAt, ends[k-1].ID
+	}
+	rows, err := q.ExportCases(ctx, ep)
+	if err != nil {
+		return ExportBatch{}, fmt.Errorf("export cases: %w", err)
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID.String()
+	}
+	rel, err := related(ctx, q, p.OrganizationID, ids, true)
+	if err != nil {
+		return ExportBatch{}, fmt.Errorf("export: %w", err)
+	}
+	return ExportBatch{Cases: rows, Related: rel}, nil
 }
 
 // send hands v to the next stage unless the pipeline has stopped.

@@ -210,6 +210,274 @@ func (q *Queries) DashboardOverview(ctx context.Context, arg DashboardOverviewPa
 	return i, err
 }
 
+const exportCases = `-- name: ExportCases :many
+SELECT c.id, c.organization_id, c.payment_intent_id, c.status, c.reconciliation_status, c.verdict, c.exception_type,
+       c.expected_amount, c.expected_currency, c.actual_amount, c.unexplained_delta, c.provider_fee, c.network_fee,
+       c.developer_fee, c.fx_spread, c.rounding_delta, c.sla_risk, c.required_legs_total, c.required_legs_present,
+       c.coverage_provider, c.coverage_chain, c.coverage_bank, c.coverage_file, c.notes, c.rule_id, c.version,
+       c.resolved_at, c.reconciled_at, c.last_run_at, c.created_at, c.updated_at,
+       pi.organization_id AS intent_organization_id, pi.external_reference, pi.source_amount, pi.source_currency,
+       pi.destination_amount, pi.destination_currency, pi.payment_type, pi.payment_subtype, pi.direction,
+       pi.stablecoin, pi.chain, pi.beneficiary_account, pi.beneficiary_name, pi.status AS intent_status,
+       pi.created_at AS intent_created_at, pi.updated_at AS intent_updated_at,
+       floor(extract(epoch FROM coalesce(c.reconciled_at, now()) - pi.created_at) / 60)::integer AS sla_age_minutes
+FROM reconciliation_cases c JOIN payment_intents pi ON pi.id = c.payment_intent_id
+WHERE c.organization_id = $1
+  AND ($2::text IS NULL OR c.status = $2)
+  AND ($3::text IS NULL OR c.reconciliation_status = $3)
+  AND (cardinality($4::text[]) = 0 OR c.verdict = ANY($4::text[]))
+  AND ($5::text IS NULL OR c.exception_type = $5)
+  AND ($6::boolean IS NULL OR c.sla_risk = $6)
+  AND ($7::text IS NULL OR pi.external_reference = $7)
+  AND ($8::uuid IS NULL OR c.payment_intent_id = $8)
+  AND ($9::timestamptz IS NULL OR c.created_at >= $9)
+  AND ($10::timestamptz IS NULL OR c.created_at < $10)
+  AND (c.created_at, c.id) < ($11::timestamptz, $12::uuid)
+  AND (c.created_at, c.id) >= ($13::timestamptz, $14::uuid)
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT $15
+`
+
+type ExportCasesParams struct {
+	OrganizationID       uuid.UUID
+	Status               *string
+	ReconciliationStatus *string
+	Verdicts             []string
+	ExceptionType        *string
+	SlaRisk              *bool
+	ExternalReference    *string
+	PaymentIntentID      *uuid.UUID
+	CreatedFrom          *time.Time
+	CreatedTo            *time.Time
+	AfterCreatedAt       time.Time
+	AfterID              uuid.UUID
+	UntilCreatedAt       time.Time
+	UntilID              uuid.UUID
+	Lim                  int32
+}
+
+type ExportCasesRow struct {
+	ID                   uuid.UUID
+	OrganizationID       uuid.UUID
+	PaymentIntentID      uuid.UUID
+	Status               string
+	ReconciliationStatus string
+	Verdict              *string
+	ExceptionType        *string
+	ExpectedAmount       numeric.Decimal
+	ExpectedCurrency     string
+	ActualAmount         numeric.Null
+	UnexplainedDelta     numeric.Null
+	ProviderFee          numeric.Null
+	NetworkFee           numeric.Null
+	DeveloperFee         numeric.Null
+	FxSpread             numeric.Null
+	RoundingDelta        numeric.Null
+	SlaRisk              bool
+	RequiredLegsTotal    int32
+	RequiredLegsPresent  int32
+	CoverageProvider     string
+	CoverageChain        string
+	CoverageBank         string
+	CoverageFile         string
+	Notes                *string
+	RuleID               *uuid.UUID
+	Version              int64
+	ResolvedAt           *time.Time
+	ReconciledAt         *time.Time
+	LastRunAt            *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	IntentOrganizationID uuid.UUID
+	ExternalReference    string
+	SourceAmount         numeric.Decimal
+	SourceCurrency       string
+	DestinationAmount    numeric.Decimal
+	DestinationCurrency  string
+	PaymentType          string
+	PaymentSubtype       *string
+	Direction            string
+	Stablecoin           *string
+	Chain                *string
+	BeneficiaryAccount   *string
+	BeneficiaryName      *string
+	IntentStatus         string
+	IntentCreatedAt      time.Time
+	IntentUpdatedAt      time.Time
+	SlaAgeMinutes        int32
+}
+
+// A page of the export: ListCases's filters and order, the cases after one
+// page's end down to the next one's (ExportPageEnds), with only the columns
+// the export writes (not the intent's references, metadata and reference
+// values, nor the case's rule snapshot and base verdict, which it used to
+// read and scan for every case). The intent's id is the case's
+// payment_intent_id.
+func (q *Queries) ExportCases(ctx context.Context, arg ExportCasesParams) ([]ExportCasesRow, error) {
+	rows, err := q.db.Query(ctx, exportCases,
+		arg.OrganizationID,
+		arg.Status,
+		arg.ReconciliationStatus,
+		arg.Verdicts,
+		arg.ExceptionType,
+		arg.SlaRisk,
+		arg.ExternalReference,
+		arg.PaymentIntentID,
+		arg.CreatedFrom,
+		arg.CreatedTo,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.UntilCreatedAt,
+		arg.UntilID,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExportCasesRow
+	for rows.Next() {
+		var i ExportCasesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.PaymentIntentID,
+			&i.Status,
+			&i.ReconciliationStatus,
+			&i.Verdict,
+			&i.ExceptionType,
+			&i.ExpectedAmount,
+			&i.ExpectedCurrency,
+			&i.ActualAmount,
+			&i.UnexplainedDelta,
+			&i.ProviderFee,
+			&i.NetworkFee,
+			&i.DeveloperFee,
+			&i.FxSpread,
+			&i.RoundingDelta,
+			&i.SlaRisk,
+			&i.RequiredLegsTotal,
+			&i.RequiredLegsPresent,
+			&i.CoverageProvider,
+			&i.CoverageChain,
+			&i.CoverageBank,
+			&i.CoverageFile,
+			&i.Notes,
+			&i.RuleID,
+			&i.Version,
+			&i.ResolvedAt,
+			&i.ReconciledAt,
+			&i.LastRunAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.IntentOrganizationID,
+			&i.ExternalReference,
+			&i.SourceAmount,
+			&i.SourceCurrency,
+			&i.DestinationAmount,
+			&i.DestinationCurrency,
+			&i.PaymentType,
+			&i.PaymentSubtype,
+			&i.Direction,
+			&i.Stablecoin,
+			&i.Chain,
+			&i.BeneficiaryAccount,
+			&i.BeneficiaryName,
+			&i.IntentStatus,
+			&i.IntentCreatedAt,
+			&i.IntentUpdatedAt,
+			&i.SlaAgeMinutes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const exportPageEnds = `-- name: ExportPageEnds :many
+SELECT created_at, id, n FROM (
+    SELECT c.created_at, c.id, row_number() OVER w AS n, lead(c.id) OVER w IS NULL AS last
+    FROM reconciliation_cases c
+    WHERE c.organization_id = $1
+      AND ($2::text IS NULL OR c.status = $2)
+      AND ($3::text IS NULL OR c.reconciliation_status = $3)
+      AND (cardinality($4::text[]) = 0 OR c.verdict = ANY($4::text[]))
+      AND ($5::text IS NULL OR c.exception_type = $5)
+      AND ($6::boolean IS NULL OR c.sla_risk = $6)
+      AND ($7::text IS NULL OR EXISTS (
+          SELECT 1 FROM payment_intents pi
+          WHERE pi.id = c.payment_intent_id AND pi.external_reference = $7))
+      AND ($8::uuid IS NULL OR c.payment_intent_id = $8)
+      AND ($9::timestamptz IS NULL OR c.created_at >= $9)
+      AND ($10::timestamptz IS NULL OR c.created_at < $10)
+    WINDOW w AS (ORDER BY c.created_at DESC, c.id DESC)
+) s
+WHERE n % $11::bigint = 0 OR last
+ORDER BY created_at DESC, id DESC
+`
+
+type ExportPageEndsParams struct {
+	OrganizationID       uuid.UUID
+	Status               *string
+	ReconciliationStatus *string
+	Verdicts             []string
+	ExceptionType        *string
+	SlaRisk              *bool
+	ExternalReference    *string
+	PaymentIntentID      *uuid.UUID
+	CreatedFrom          *time.Time
+	CreatedTo            *time.Time
+	PageSize             int64
+}
+
+type ExportPageEndsRow struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+	N         int64
+}
+
+// The last case of every page of the export (ExportCases's filters and
+// order) with its position: with the ends known, the pages are ranges that
+// two connections read at once. The last row ends the last page, full or
+// not, and its position is the total; no row, no case. No join: in the
+// index's order, the window needs no sort (the intent, which every case has,
+// is probed only to filter by its reference).
+func (q *Queries) ExportPageEnds(ctx context.Context, arg ExportPageEndsParams) ([]ExportPageEndsRow, error) {
+	rows, err := q.db.Query(ctx, exportPageEnds,
+		arg.OrganizationID,
+		arg.Status,
+		arg.ReconciliationStatus,
+		arg.Verdicts,
+		arg.ExceptionType,
+		arg.SlaRisk,
+		arg.ExternalReference,
+		arg.PaymentIntentID,
+		arg.CreatedFrom,
+		arg.CreatedTo,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExportPageEndsRow
+	for rows.Next() {
+		var i ExportPageEndsRow
+		if err := rows.Scan(&i.CreatedAt, &i.ID, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const exportSnapshot = `-- name: ExportSnapshot :one
 SELECT pg_export_snapshot()::text
 `
