@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -810,38 +809,4 @@ func (s *server) changeTransaction(c *gin.Context, do func(org, id uuid.UUID) (e
 		s.enqueueLater(c.Request.Context(), *res.Job)
 	}
 	c.JSON(http.StatusOK, resource.RenderTransaction(res.Transaction))
-}
-
-// expectedError maps the expected payments service's errors.
-func expectedError(err error) (error, bool) {
-	var (
-		in    *expected.InputError
-		conf  *expected.ConflictError
-		state *expected.StateError
-	)
-	switch {
-	case errors.Is(err, expected.ErrAccountNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "Internal account not found."), true
-	case errors.Is(err, expected.ErrCounterpartyNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "Counterparty not found."), true
-	case errors.Is(err, expected.ErrPaymentNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "Expected payment not found."), true
-	case errors.Is(err, expected.ErrTransactionNotFound):
-		return NewError(http.StatusNotFound, CodeNotFound, "Transaction not found."), true
-	case errors.As(err, &in):
-		e := NewError(http.StatusBadRequest, CodeInvalidRequest, "%s", in.Msg)
-		e.Issues = []Issue{{Path: in.Path, Message: in.Msg}}
-		return e, true
-	case errors.As(err, &conf):
-		e := NewError(http.StatusConflict, conf.Code, "%s", conf.Msg)
-		if conf.Details != nil {
-			e.Details = conf.Details
-		}
-		return e, true
-	case errors.As(err, &state):
-		e := NewError(http.StatusConflict, CodeInvalidStateTransition, "Cannot %s a %s that is %s.", state.Action, state.Object, state.Status)
-		e.Details = gin.H{"action": state.Action, "status": state.Status}
-		return e, true
-	}
-	return nil, false
 }

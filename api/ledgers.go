@@ -99,8 +99,9 @@ func (s *server) idempotencyKeyField(c *gin.Context) {
 	}
 }
 
-// CodeInvalidStateTransition: a ledger-run action its object's status does
-// not allow (close a running run, accept a rejected match).
+// CodeInvalidStateTransition: an action its object's status does not allow
+// (close a running run, accept a rejected match, patch a reconciled
+// expected payment).
 const CodeInvalidStateTransition = "invalid_state_transition"
 
 type createLedgerRequest struct {

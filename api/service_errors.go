@@ -8,6 +8,8 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/cases"
+	"github.com/reconlayer/reconlayer/internal/expected"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
 	"github.com/reconlayer/reconlayer/internal/intent"
@@ -33,13 +35,10 @@ func serviceError(err error) error {
 		elsewhere  *matcher.LinkedElsewhereError
 		linkState  *matcher.LinkStateError
 		input      *importer.InputError
-		ledgerIn   *ledger.InputError
-		conflict   *ledger.ConflictError
-		state      *ledger.StateError
+		faultIn    *fault.InputError
+		conflict   *fault.ConflictError
+		state      *fault.StateError
 	)
-	if e, ok := expectedError(err); ok {
-		return e
-	}
 	switch {
 	case errors.Is(err, matcher.ErrCaseNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Reconciliation case not found.")
@@ -101,9 +100,17 @@ func serviceError(err error) error {
 		return NewError(http.StatusNotFound, CodeNotFound, "Item not found.")
 	case errors.Is(err, ledger.ErrDiscrepancyNotFound):
 		return NewError(http.StatusNotFound, CodeNotFound, "Discrepancy not found.")
-	case errors.As(err, &ledgerIn):
-		e := NewError(http.StatusBadRequest, CodeInvalidRequest, "%s", ledgerIn.Msg)
-		e.Issues = []Issue{{Path: ledgerIn.Path, Message: ledgerIn.Msg}}
+	case errors.Is(err, expected.ErrAccountNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Internal account not found.")
+	case errors.Is(err, expected.ErrCounterpartyNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Counterparty not found.")
+	case errors.Is(err, expected.ErrPaymentNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Expected payment not found.")
+	case errors.Is(err, expected.ErrTransactionNotFound):
+		return NewError(http.StatusNotFound, CodeNotFound, "Transaction not found.")
+	case errors.As(err, &faultIn):
+		e := NewError(http.StatusBadRequest, CodeInvalidRequest, "%s", faultIn.Msg)
+		e.Issues = []Issue{{Path: faultIn.Path, Message: faultIn.Msg}}
 		return e
 	case errors.As(err, &conflict):
 		e := NewError(http.StatusConflict, conflict.Code, "%s", conflict.Msg)

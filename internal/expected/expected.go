@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
@@ -31,32 +32,6 @@ var (
 	ErrTransactionNotFound  = errors.New("transaction not found")
 )
 
-// InputError is a request that names something unknown or inconsistent.
-type InputError struct {
-	Path []string
-	Msg  string
-}
-
-func (e *InputError) Error() string { return e.Msg }
-
-// ConflictError is a write that clashes with what is stored (409).
-type ConflictError struct {
-	Code    string
-	Msg     string
-	Details map[string]any
-}
-
-func (e *ConflictError) Error() string { return e.Msg }
-
-// StateError is an action the object's status does not allow.
-type StateError struct {
-	Action, Object, Status string
-}
-
-func (e *StateError) Error() string {
-	return fmt.Sprintf("cannot %s a %s that is %s", e.Action, e.Object, e.Status)
-}
-
 // Service is the expected payments store.
 type Service struct {
 	pool *pgxpool.Pool
@@ -65,16 +40,6 @@ type Service struct {
 
 // New builds the service.
 func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
-
-func notFound[T any](v T, err error, nf error, what string) (T, error) {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, nf
-	}
-	if err != nil {
-		return v, fmt.Errorf("read %s: %w", what, err)
-	}
-	return v, nil
-}
 
 func uniqueViolation(err error) bool {
 	var pe *pgconn.PgError
@@ -119,7 +84,7 @@ func (s *Service) CreateAccount(ctx context.Context, org uuid.UUID, in AccountIn
 			RoutingNumber: in.RoutingNumber, Iban: in.IBAN, Bic: in.BIC, Metadata: in.Metadata,
 		})
 		if uniqueViolation(err) {
-			return a, &ConflictError{Code: "internal_account_conflict",
+			return a, &fault.ConflictError{Code: "internal_account_conflict",
 				Msg: "Another internal account of the organization has this IBAN or account number."}
 		}
 		if err != nil {
@@ -132,7 +97,7 @@ func (s *Service) CreateAccount(ctx context.Context, org uuid.UUID, in AccountIn
 // GetAccount reads one internal account.
 func (s *Service) GetAccount(ctx context.Context, org, id uuid.UUID) (db.InternalAccount, error) {
 	a, err := s.q.GetInternalAccount(ctx, db.GetInternalAccountParams{OrganizationID: org, ID: id})
-	return notFound(a, err, ErrAccountNotFound, "internal account")
+	return fault.NotFound(a, err, ErrAccountNotFound, "internal account")
 }
 
 // ListAccounts reads a page of internal accounts.
@@ -148,14 +113,14 @@ func (s *Service) ListAccounts(ctx context.Context, org uuid.UUID, currency *str
 // UpdateAccount renames an account or replaces its metadata.
 func (s *Service) UpdateAccount(ctx context.Context, org, id uuid.UUID, name *string, metadata []byte) (db.InternalAccount, error) {
 	a, err := s.q.UpdateInternalAccount(ctx, db.UpdateInternalAccountParams{OrganizationID: org, ID: id, Name: name, Metadata: metadata})
-	return notFound(a, err, ErrAccountNotFound, "internal account")
+	return fault.NotFound(a, err, ErrAccountNotFound, "internal account")
 }
 
 // AccountFor is the internal account a statement's account identifier
 // (IBAN or account number) belongs to.
 func (s *Service) AccountFor(ctx context.Context, org uuid.UUID, identifier string) (db.InternalAccount, error) {
 	a, err := s.q.InternalAccountByIdentifier(ctx, db.InternalAccountByIdentifierParams{OrganizationID: org, Identifier: &identifier})
-	return notFound(a, err, ErrAccountNotFound, "internal account")
+	return fault.NotFound(a, err, ErrAccountNotFound, "internal account")
 }
 
 // CounterpartyInput is a validated counterparty; Accounts is its JSON array
@@ -183,7 +148,7 @@ func (s *Service) CreateCounterparty(ctx context.Context, org uuid.UUID, in Coun
 // GetCounterparty reads one counterparty.
 func (s *Service) GetCounterparty(ctx context.Context, org, id uuid.UUID) (db.Counterparty, error) {
 	c, err := s.q.GetCounterparty(ctx, db.GetCounterpartyParams{OrganizationID: org, ID: id})
-	return notFound(c, err, ErrCounterpartyNotFound, "counterparty")
+	return fault.NotFound(c, err, ErrCounterpartyNotFound, "counterparty")
 }
 
 // ListCounterparties reads a page of counterparties, optionally those whose
@@ -206,7 +171,7 @@ func (s *Service) UpdateCounterparty(ctx context.Context, org, id uuid.UUID, in 
 	c, err := s.q.UpdateCounterparty(ctx, db.UpdateCounterpartyParams{
 		OrganizationID: org, ID: id, Name: name, Email: in.Email, Accounts: in.Accounts, Metadata: in.Metadata,
 	})
-	return notFound(c, err, ErrCounterpartyNotFound, "counterparty")
+	return fault.NotFound(c, err, ErrCounterpartyNotFound, "counterparty")
 }
 
 // DeleteCounterparty removes a counterparty no expected payment names.
@@ -219,7 +184,7 @@ func (s *Service) DeleteCounterparty(ctx context.Context, org, id uuid.UUID) err
 		return fmt.Errorf("delete counterparty: %w", err)
 	}
 	if n == 0 {
-		return &ConflictError{Code: "counterparty_in_use", Msg: "Expected payments name this counterparty; it cannot be deleted."}
+		return &fault.ConflictError{Code: "counterparty_in_use", Msg: "Expected payments name this counterparty; it cannot be deleted."}
 	}
 	return nil
 }

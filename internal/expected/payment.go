@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/resource"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/txn"
@@ -86,7 +87,7 @@ func (s *Service) CreatePayment(ctx context.Context, org uuid.UUID, in PaymentIn
 }
 
 func externalIDConflict(id *string) error {
-	return &ConflictError{Code: "expected_payment_conflict",
+	return &fault.ConflictError{Code: "expected_payment_conflict",
 		Msg:     fmt.Sprintf("Another expected payment has external_id %q.", deref(id)),
 		Details: map[string]any{"external_id": deref(id)}}
 }
@@ -131,8 +132,8 @@ func (s *Service) resolve(ctx context.Context, q *db.Queries, org uuid.UUID, in 
 		}
 		a, err := q.GetInternalAccount(ctx, db.GetInternalAccountParams{OrganizationID: org, ID: id})
 		if err != nil {
-			if _, err := notFound(a, err, ErrAccountNotFound, "internal account"); err == ErrAccountNotFound {
-				return a, &InputError{Path: path, Msg: fmt.Sprintf("No internal account %s in this organization.", id)}
+			if _, err := fault.NotFound(a, err, ErrAccountNotFound, "internal account"); err == ErrAccountNotFound {
+				return a, &fault.InputError{Path: path, Msg: fmt.Sprintf("No internal account %s in this organization.", id)}
 			}
 			return a, err
 		}
@@ -173,7 +174,7 @@ func (s *Service) resolve(ctx context.Context, q *db.Queries, org uuid.UUID, in 
 		r.upper = *in.AmountUpperBound
 	}
 	if r.lower > r.upper {
-		return r, nil, &InputError{Path: []string{"amount_lower_bound"},
+		return r, nil, &fault.InputError{Path: []string{"amount_lower_bound"},
 			Msg: fmt.Sprintf("amount_lower_bound (%d) is above amount_upper_bound (%d).", r.lower, r.upper)}
 	}
 	topPath := []string{"internal_account_id"}
@@ -191,8 +192,8 @@ func (s *Service) resolve(ctx context.Context, q *db.Queries, org uuid.UUID, in 
 	}
 	if in.CounterpartyID != nil {
 		if _, err := q.GetCounterparty(ctx, db.GetCounterpartyParams{OrganizationID: org, ID: *in.CounterpartyID}); err != nil {
-			if _, err := notFound(db.Counterparty{}, err, ErrCounterpartyNotFound, "counterparty"); err == ErrCounterpartyNotFound {
-				return r, nil, &InputError{Path: []string{"counterparty_id"}, Msg: fmt.Sprintf("No counterparty %s in this organization.", *in.CounterpartyID)}
+			if _, err := fault.NotFound(db.Counterparty{}, err, ErrCounterpartyNotFound, "counterparty"); err == ErrCounterpartyNotFound {
+				return r, nil, &fault.InputError{Path: []string{"counterparty_id"}, Msg: fmt.Sprintf("No counterparty %s in this organization.", *in.CounterpartyID)}
 			}
 			return r, nil, err
 		}
@@ -210,7 +211,7 @@ func (s *Service) resolve(ctx context.Context, q *db.Queries, org uuid.UUID, in 
 			return r, nil, err
 		}
 		if v.AmountLowerBound < r.lower || v.AmountUpperBound > r.upper {
-			return r, nil, &InputError{Path: path("amount_lower_bound"), Msg: fmt.Sprintf(
+			return r, nil, &fault.InputError{Path: path("amount_lower_bound"), Msg: fmt.Sprintf(
 				"The variable's bounds [%d, %d] must lie within the expected payment's [%d, %d].",
 				v.AmountLowerBound, v.AmountUpperBound, r.lower, r.upper)}
 		}
@@ -310,7 +311,7 @@ func requeue(ctx context.Context, q *db.Queries, org uuid.UUID, vars []Variable,
 // GetPayment reads one expected payment with the ids of its transactions.
 func (s *Service) GetPayment(ctx context.Context, org, id uuid.UUID) (db.ExpectedPayment, []uuid.UUID, error) {
 	e, err := s.q.GetExpectedPayment(ctx, db.GetExpectedPaymentParams{OrganizationID: org, ID: id})
-	if e, err = notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+	if e, err = fault.NotFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 		return e, nil, err
 	}
 	ids, err := s.TransactionIDs(ctx, []uuid.UUID{id})
@@ -376,11 +377,11 @@ func (s *Service) UpdatePayment(ctx context.Context, org, id uuid.UUID, in Payme
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (Created, error) {
 		q := s.q.WithTx(tx)
 		e, err := q.LockExpectedPayment(ctx, db.LockExpectedPaymentParams{OrganizationID: org, ID: id})
-		if e, err = notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+		if e, err = fault.NotFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 			return Created{}, err
 		}
 		if e.Status != StatusUnreconciled {
-			return Created{}, &StateError{Action: "update", Object: "expected payment", Status: e.Status}
+			return Created{}, &fault.StateError{Action: "update", Object: "expected payment", Status: e.Status}
 		}
 		merged := merge(e, in)
 		p, vars, err := s.resolve(ctx, q, org, merged)
@@ -499,14 +500,14 @@ func (s *Service) ArchivePayment(ctx context.Context, org, id uuid.UUID) (db.Exp
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.ExpectedPayment, error) {
 		q := s.q.WithTx(tx)
 		e, err := q.LockExpectedPayment(ctx, db.LockExpectedPaymentParams{OrganizationID: org, ID: id})
-		if e, err = notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+		if e, err = fault.NotFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 			return e, err
 		}
 		if e.Status == StatusArchived {
 			return e, nil
 		}
 		if e.AmountReconciled > 0 {
-			return e, &StateError{Action: "archive", Object: "expected payment", Status: e.Status}
+			return e, &fault.StateError{Action: "archive", Object: "expected payment", Status: e.Status}
 		}
 		if err := q.SetExpectedPaymentOpen(ctx, db.SetExpectedPaymentOpenParams{ExpectedPaymentID: id, Open: false}); err != nil {
 			return e, fmt.Errorf("close rule variables: %w", err)
@@ -539,7 +540,7 @@ func (s *Service) relink(ctx context.Context, org, id uuid.UUID, txIDs []uuid.UU
 		q := s.q.WithTx(tx)
 		// Another organization's payment is not found, whatever the body.
 		e, err := q.GetExpectedPayment(ctx, db.GetExpectedPaymentParams{OrganizationID: org, ID: id})
-		if _, err := notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+		if _, err := fault.NotFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 			return e, err
 		}
 		if !link && len(txIDs) == 0 {
@@ -556,43 +557,43 @@ func (s *Service) relink(ctx context.Context, org, id uuid.UUID, txIDs []uuid.UU
 		txs := make([]db.Transaction, 0, len(ids))
 		for _, tid := range ids {
 			t, err := q.LockTransaction(ctx, db.LockTransactionParams{OrganizationID: org, ID: tid})
-			if t, err = notFound(t, err, ErrTransactionNotFound, "transaction"); err != nil {
+			if t, err = fault.NotFound(t, err, ErrTransactionNotFound, "transaction"); err != nil {
 				if err == ErrTransactionNotFound {
-					return db.ExpectedPayment{}, &InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("No transaction %s in this organization.", tid)}
+					return db.ExpectedPayment{}, &fault.InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("No transaction %s in this organization.", tid)}
 				}
 				return db.ExpectedPayment{}, err
 			}
 			txs = append(txs, t)
 		}
 		e, err = q.LockExpectedPayment(ctx, db.LockExpectedPaymentParams{OrganizationID: org, ID: id})
-		if e, err = notFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
+		if e, err = fault.NotFound(e, err, ErrPaymentNotFound, "expected payment"); err != nil {
 			return e, err
 		}
 		if e.Status == StatusArchived {
-			return e, &StateError{Action: map[bool]string{true: "reconcile", false: "unreconcile"}[link], Object: "expected payment", Status: e.Status}
+			return e, &fault.StateError{Action: map[bool]string{true: "reconcile", false: "unreconcile"}[link], Object: "expected payment", Status: e.Status}
 		}
 		add := int64(0)
 		for _, t := range txs {
 			switch {
 			case !link && (t.ExpectedPaymentID == nil || *t.ExpectedPaymentID != id):
-				return e, &InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is not reconciled to this expected payment.", t.ID)}
+				return e, &fault.InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is not reconciled to this expected payment.", t.ID)}
 			case !link:
 				continue
 			case t.DiscardedAt != nil:
-				return e, &InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is discarded.", t.ID)}
+				return e, &fault.InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is discarded.", t.ID)}
 			case t.ExpectedPaymentID != nil && *t.ExpectedPaymentID == id:
 				continue
 			case t.ExpectedPaymentID != nil:
-				return e, &ConflictError{Code: "transaction_already_reconciled",
+				return e, &fault.ConflictError{Code: "transaction_already_reconciled",
 					Msg:     fmt.Sprintf("Transaction %s is reconciled to expected payment %s; unreconcile it there first.", t.ID, *t.ExpectedPaymentID),
 					Details: map[string]any{"transaction_id": t.ID.String(), "expected_payment_id": t.ExpectedPaymentID.String()}}
 			case !strings.EqualFold(t.Currency, e.Currency):
-				return e, &InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is in %s; the expected payment is in %s.", t.ID, t.Currency, e.Currency)}
+				return e, &fault.InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf("Transaction %s is in %s; the expected payment is in %s.", t.ID, t.Currency, e.Currency)}
 			}
 			add += t.Amount
 		}
 		if link && e.AmountReconciled+add > e.AmountUpperBound {
-			return e, &InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf(
+			return e, &fault.InputError{Path: []string{"transaction_ids"}, Msg: fmt.Sprintf(
 				"These transactions would bring amount_reconciled to %d, above amount_upper_bound %d.", e.AmountReconciled+add, e.AmountUpperBound)}
 		}
 		for _, t := range txs {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
@@ -47,9 +48,9 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (TransactionCreated, error) {
 		q := s.q.WithTx(tx)
 		a, err := q.GetInternalAccount(ctx, db.GetInternalAccountParams{OrganizationID: org, ID: in.InternalAccountID})
-		if _, err := notFound(a, err, ErrAccountNotFound, "internal account"); err != nil {
+		if _, err := fault.NotFound(a, err, ErrAccountNotFound, "internal account"); err != nil {
 			if err == ErrAccountNotFound {
-				return TransactionCreated{}, &InputError{Path: []string{"internal_account_id"},
+				return TransactionCreated{}, &fault.InputError{Path: []string{"internal_account_id"},
 					Msg: fmt.Sprintf("No internal account %s in this organization.", in.InternalAccountID)}
 			}
 			return TransactionCreated{}, err
@@ -72,7 +73,7 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 			CounterpartyIban: in.CounterpartyIBAN, ExternalID: in.ExternalID, Metadata: in.Metadata,
 		})
 		if uniqueViolation(err) {
-			return TransactionCreated{}, &ConflictError{Code: "transaction_conflict",
+			return TransactionCreated{}, &fault.ConflictError{Code: "transaction_conflict",
 				Msg:     fmt.Sprintf("Another transaction has external_id %q.", deref(in.ExternalID)),
 				Details: map[string]any{"external_id": deref(in.ExternalID)}}
 		}
@@ -87,7 +88,7 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 // GetTransaction reads one transaction.
 func (s *Service) GetTransaction(ctx context.Context, org, id uuid.UUID) (db.Transaction, error) {
 	t, err := s.q.GetTransaction(ctx, db.GetTransactionParams{OrganizationID: org, ID: id})
-	return notFound(t, err, ErrTransactionNotFound, "transaction")
+	return fault.NotFound(t, err, ErrTransactionNotFound, "transaction")
 }
 
 // TransactionFilter narrows a list of transactions.
@@ -155,11 +156,11 @@ func (s *Service) change(ctx context.Context, org, id uuid.UUID, action string, 
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (Changed, error) {
 		q := s.q.WithTx(tx)
 		t, err := q.LockTransaction(ctx, db.LockTransactionParams{OrganizationID: org, ID: id})
-		if t, err = notFound(t, err, ErrTransactionNotFound, "transaction"); err != nil {
+		if t, err = fault.NotFound(t, err, ErrTransactionNotFound, "transaction"); err != nil {
 			return Changed{}, err
 		}
 		if t.DiscardedAt != nil {
-			return Changed{Transaction: t}, &StateError{Action: action, Object: "transaction", Status: "discarded"}
+			return Changed{Transaction: t}, &fault.StateError{Action: action, Object: "transaction", Status: "discarded"}
 		}
 		p, err := apply(t)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
@@ -33,34 +34,6 @@ var (
 	ErrItemNotFound    = errors.New("item not found")
 )
 
-// InputError is a request the data refuses (an unknown account code, a
-// currency the account does not keep): 400 naming the field.
-type InputError struct {
-	Path []string
-	Msg  string
-}
-
-func (e *InputError) Error() string { return e.Msg }
-
-// ConflictError is a change that collides with what is stored (an external
-// id already booked, an entry another match holds): 409 with details.
-type ConflictError struct {
-	Code    string
-	Msg     string
-	Details map[string]any
-}
-
-func (e *ConflictError) Error() string { return e.Msg }
-
-// StateError is an action the object's status does not allow: 409.
-type StateError struct {
-	Object, Action, Status string
-}
-
-func (e *StateError) Error() string {
-	return fmt.Sprintf("cannot %s a %s that is %s", e.Action, e.Object, e.Status)
-}
-
 // Service is the ledger side's store.
 type Service struct {
 	pool *pgxpool.Pool
@@ -69,16 +42,6 @@ type Service struct {
 
 // New builds the service.
 func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
-
-func notFound[T any](v T, err error, nf error, what string) (T, error) {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, nf
-	}
-	if err != nil {
-		return v, fmt.Errorf("read %s: %w", what, err)
-	}
-	return v, nil
-}
 
 // LedgerInput is a validated ledger.
 type LedgerInput struct {
@@ -104,7 +67,7 @@ func (s *Service) CreateLedger(ctx context.Context, org uuid.UUID, in LedgerInpu
 // GetLedger reads one ledger.
 func (s *Service) GetLedger(ctx context.Context, org, id uuid.UUID) (db.Ledger, error) {
 	l, err := s.q.GetLedger(ctx, db.GetLedgerParams{OrganizationID: org, ID: id})
-	return notFound(l, err, ErrLedgerNotFound, "ledger")
+	return fault.NotFound(l, err, ErrLedgerNotFound, "ledger")
 }
 
 // ListLedgers returns a page of ledgers, newest first, and the total.
@@ -138,7 +101,7 @@ func (s *Service) CreateAccount(ctx context.Context, org, ledgerID uuid.UUID, in
 			OrganizationID: org, LedgerID: ledgerID, Name: in.Name, Code: in.Code, Currency: in.Currency, NormalBalance: in.NormalBalance,
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return a, &ConflictError{Code: "ledger_account_exists", Msg: fmt.Sprintf("The ledger has an account with code %q already.", in.Code),
+			return a, &fault.ConflictError{Code: "ledger_account_exists", Msg: fmt.Sprintf("The ledger has an account with code %q already.", in.Code),
 				Details: map[string]any{"code": in.Code}}
 		}
 		if err != nil {
@@ -204,10 +167,10 @@ func (s *Service) AddEntries(ctx context.Context, org, ledgerID uuid.UUID, in []
 	for i, e := range in {
 		a, ok := byKey[e.Account]
 		if !ok {
-			return 0, &InputError{Path: []string{"entries", fmt.Sprint(i), "account"}, Msg: fmt.Sprintf("The ledger has no account %q (give its id or code).", e.Account)}
+			return 0, &fault.InputError{Path: []string{"entries", fmt.Sprint(i), "account"}, Msg: fmt.Sprintf("The ledger has no account %q (give its id or code).", e.Account)}
 		}
 		if a.Currency != e.Currency {
-			return 0, &InputError{Path: []string{"entries", fmt.Sprint(i), "currency"}, Msg: fmt.Sprintf("Account %s keeps %s, not %s.", a.Code, a.Currency, e.Currency)}
+			return 0, &fault.InputError{Path: []string{"entries", fmt.Sprint(i), "currency"}, Msg: fmt.Sprintf("Account %s keeps %s, not %s.", a.Code, a.Currency, e.Currency)}
 		}
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -227,7 +190,7 @@ func (s *Service) AddEntries(ctx context.Context, org, ledgerID uuid.UUID, in []
 			return 0, fmt.Errorf("look up external ids: %w", err)
 		}
 		if len(booked) > 0 {
-			return 0, &ConflictError{Code: "ledger_entry_exists",
+			return 0, &fault.ConflictError{Code: "ledger_entry_exists",
 				Msg:     fmt.Sprintf("%d of the entries' external_id are booked in this ledger already (first: %q); nothing was booked.", len(booked), booked[0]),
 				Details: map[string]any{"external_ids": booked}}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/audit"
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/fault"
 	"github.com/reconlayer/reconlayer/internal/numeric"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/internal/txn"
@@ -65,7 +66,7 @@ func (s *Service) CreateRun(ctx context.Context, org uuid.UUID, in RunInput, fin
 	if in.AccountID != nil {
 		a, err := s.q.GetLedgerAccount(ctx, db.GetLedgerAccountParams{OrganizationID: org, ID: *in.AccountID})
 		if errors.Is(err, pgx.ErrNoRows) || err == nil && a.LedgerID != in.LedgerID {
-			return RunCreated{}, &InputError{Path: []string{"account_id"}, Msg: "The ledger has no such account."}
+			return RunCreated{}, &fault.InputError{Path: []string{"account_id"}, Msg: "The ledger has no such account."}
 		}
 		if err != nil {
 			return RunCreated{}, fmt.Errorf("read ledger account: %w", err)
@@ -83,7 +84,7 @@ func (s *Service) CreateRun(ctx context.Context, org uuid.UUID, in RunInput, fin
 				return RunCreated{}, fmt.Errorf("read run by idempotency key: %w", err)
 			}
 			if r.LedgerID != in.LedgerID || r.Mode != in.Mode {
-				return RunCreated{}, &ConflictError{Code: "idempotency_key_conflict",
+				return RunCreated{}, &fault.ConflictError{Code: "idempotency_key_conflict",
 					Msg:     "A run with this idempotency_key exists for another ledger or mode.",
 					Details: map[string]any{"run_id": r.ID.String()}}
 			}
@@ -104,7 +105,7 @@ func (s *Service) audit(ctx context.Context, q *db.Queries, r db.LedgerRun, acto
 // GetRun reads one run.
 func (s *Service) GetRun(ctx context.Context, org, id uuid.UUID) (db.LedgerRun, error) {
 	r, err := s.q.GetLedgerRun(ctx, db.GetLedgerRunParams{OrganizationID: org, ID: id})
-	return notFound(r, err, ErrRunNotFound, "run")
+	return fault.NotFound(r, err, ErrRunNotFound, "run")
 }
 
 // RunFilter narrows ListRuns.
@@ -140,7 +141,7 @@ func (s *Service) UpdateRun(ctx context.Context, org, id uuid.UUID, u RunUpdate)
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerRun, error) {
 		q := s.q.WithTx(tx)
 		r, err := q.GetLedgerRun(ctx, db.GetLedgerRunParams{OrganizationID: org, ID: id})
-		if r, err = notFound(r, err, ErrRunNotFound, "run"); err != nil {
+		if r, err = fault.NotFound(r, err, ErrRunNotFound, "run"); err != nil {
 			return r, err
 		}
 		if u.SetNote {
@@ -154,7 +155,7 @@ func (s *Service) UpdateRun(ctx context.Context, org, id uuid.UUID, u RunUpdate)
 		if u.Close && r.Status != RunClosed {
 			moved, err := q.MoveLedgerRun(ctx, db.MoveLedgerRunParams{ID: id, Status: RunClosed, FromStatuses: []string{RunCompleted, RunFailed}})
 			if errors.Is(err, pgx.ErrNoRows) {
-				return r, &StateError{Object: "run", Action: "close", Status: r.Status}
+				return r, &fault.StateError{Object: "run", Action: "close", Status: r.Status}
 			}
 			if err != nil {
 				return r, fmt.Errorf("close run: %w", err)
@@ -181,7 +182,7 @@ func (s *Service) DeleteRun(ctx context.Context, org, id uuid.UUID, actor string
 			if gerr != nil {
 				return cur, gerr
 			}
-			return cur, &StateError{Object: "run", Action: "delete", Status: cur.Status}
+			return cur, &fault.StateError{Object: "run", Action: "delete", Status: cur.Status}
 		}
 		if err != nil {
 			return r, fmt.Errorf("delete run: %w", err)
@@ -201,11 +202,11 @@ func (s *Service) DeleteRun(ctx context.Context, org, id uuid.UUID, actor string
 // open reads a run that may still change (not closed).
 func (s *Service) open(ctx context.Context, q *db.Queries, org, id uuid.UUID, action string) (db.LedgerRun, error) {
 	r, err := q.GetLedgerRun(ctx, db.GetLedgerRunParams{OrganizationID: org, ID: id})
-	if r, err = notFound(r, err, ErrRunNotFound, "run"); err != nil {
+	if r, err = fault.NotFound(r, err, ErrRunNotFound, "run"); err != nil {
 		return r, err
 	}
 	if r.Status == RunClosed {
-		return r, &StateError{Object: "run", Action: action, Status: r.Status}
+		return r, &fault.StateError{Object: "run", Action: action, Status: r.Status}
 	}
 	return r, nil
 }
@@ -270,7 +271,7 @@ func (s *Service) SubmitSource(ctx context.Context, org uuid.UUID, u SourceUploa
 // GetSource reads a run's source.
 func (s *Service) GetSource(ctx context.Context, org, runID, id uuid.UUID) (db.LedgerRunSource, error) {
 	src, err := s.q.GetRunSource(ctx, db.GetRunSourceParams{OrganizationID: org, RunID: runID, ID: id})
-	return notFound(src, err, ErrSourceNotFound, "source file")
+	return fault.NotFound(src, err, ErrSourceNotFound, "source file")
 }
 
 // Sources lists a run's source files in upload order.
@@ -296,7 +297,7 @@ func (s *Service) DeleteSource(ctx context.Context, org, runID, id uuid.UUID, ac
 			return db.LedgerRunSource{}, err
 		}
 		if r.Status == RunRunning {
-			return db.LedgerRunSource{}, &StateError{Object: "run", Action: "delete a file of", Status: r.Status}
+			return db.LedgerRunSource{}, &fault.StateError{Object: "run", Action: "delete a file of", Status: r.Status}
 		}
 		if _, err := s.GetSource(ctx, org, runID, id); err != nil {
 			return db.LedgerRunSource{}, err
@@ -440,19 +441,19 @@ func (s *Service) ManualMatch(ctx context.Context, org, runID uuid.UUID, itemIDs
 			return struct{}{}, fmt.Errorf("read GL entries: %w", err)
 		}
 		if missing := missingIDs(itemIDs, items, func(i db.RunItemsByIDsRow) uuid.UUID { return i.ID }); len(missing) > 0 {
-			return struct{}{}, &InputError{Path: []string{"source_entry_ids"}, Msg: fmt.Sprintf("Not lines of this run: %s.", joinIDs(missing))}
+			return struct{}{}, &fault.InputError{Path: []string{"source_entry_ids"}, Msg: fmt.Sprintf("Not lines of this run: %s.", joinIDs(missing))}
 		}
 		if missing := missingIDs(entryIDs, entries, func(e db.LedgerEntriesByIDsRow) uuid.UUID { return e.ID }); len(missing) > 0 {
-			return struct{}{}, &InputError{Path: []string{"ledger_entry_ids"}, Msg: fmt.Sprintf("Not GL entries of the run's ledger: %s.", joinIDs(missing))}
+			return struct{}{}, &fault.InputError{Path: []string{"ledger_entry_ids"}, Msg: fmt.Sprintf("Not GL entries of the run's ledger: %s.", joinIDs(missing))}
 		}
 		currency := items[0].Currency
 		stmtSum, glSum := decimal.Zero, decimal.Zero
 		for _, it := range items {
 			if it.ClosedAt != nil {
-				return struct{}{}, &StateError{Object: "line", Action: "match", Status: "closed"}
+				return struct{}{}, &fault.StateError{Object: "line", Action: "match", Status: "closed"}
 			}
 			if it.Currency != currency {
-				return struct{}{}, &InputError{Path: []string{"source_entry_ids"}, Msg: "The lines and entries of a match share one currency."}
+				return struct{}{}, &fault.InputError{Path: []string{"source_entry_ids"}, Msg: "The lines and entries of a match share one currency."}
 			}
 			if it.Direction == "credit" {
 				stmtSum = stmtSum.Add(it.Amount.Dec())
@@ -462,10 +463,10 @@ func (s *Service) ManualMatch(ctx context.Context, org, runID uuid.UUID, itemIDs
 		}
 		for _, e := range entries {
 			if r.AccountID != nil && e.AccountID != *r.AccountID {
-				return struct{}{}, &InputError{Path: []string{"ledger_entry_ids"}, Msg: fmt.Sprintf("GL entry %s is not of the run's account.", e.ID)}
+				return struct{}{}, &fault.InputError{Path: []string{"ledger_entry_ids"}, Msg: fmt.Sprintf("GL entry %s is not of the run's account.", e.ID)}
 			}
 			if e.Currency != currency {
-				return struct{}{}, &InputError{Path: []string{"ledger_entry_ids"}, Msg: "The lines and entries of a match share one currency."}
+				return struct{}{}, &fault.InputError{Path: []string{"ledger_entry_ids"}, Msg: "The lines and entries of a match share one currency."}
 			}
 			if e.Direction == "debit" {
 				glSum = glSum.Add(e.Amount.Dec())
@@ -494,7 +495,7 @@ func (s *Service) ManualMatch(ctx context.Context, org, runID uuid.UUID, itemIDs
 		}
 		if _, err := q.CopyMatchMembers(ctx, members); err != nil {
 			if isUniqueViolation(err) {
-				return struct{}{}, &ConflictError{Code: "entry_already_matched", Msg: "A line or GL entry of this match is in another active match; reject that match first."}
+				return struct{}{}, &fault.ConflictError{Code: "entry_already_matched", Msg: "A line or GL entry of this match is in another active match; reject that match first."}
 			}
 			return struct{}{}, fmt.Errorf("record match members: %w", err)
 		}
@@ -512,7 +513,7 @@ func (s *Service) ManualMatch(ctx context.Context, org, runID uuid.UUID, itemIDs
 // GetMatch reads a match with its sides.
 func (s *Service) GetMatch(ctx context.Context, org, id uuid.UUID) (db.GetLedgerMatchRow, error) {
 	m, err := s.q.GetLedgerMatch(ctx, db.GetLedgerMatchParams{OrganizationID: org, ID: id})
-	return notFound(m, err, ErrMatchNotFound, "match")
+	return fault.NotFound(m, err, ErrMatchNotFound, "match")
 }
 
 // DecideMatch accepts a suggested match, or rejects a suggested or
@@ -525,7 +526,7 @@ func (s *Service) DecideMatch(ctx context.Context, org, id uuid.UUID, accept boo
 	_, err := txn.Run(ctx, s.pool, func(tx pgx.Tx) (struct{}, error) {
 		q := s.q.WithTx(tx)
 		m, err := q.GetLedgerMatch(ctx, db.GetLedgerMatchParams{OrganizationID: org, ID: id})
-		if m, err = notFound(m, err, ErrMatchNotFound, "match"); err != nil {
+		if m, err = fault.NotFound(m, err, ErrMatchNotFound, "match"); err != nil {
 			return struct{}{}, err
 		}
 		r, err := s.open(ctx, q, org, m.RunID, action+" a match of")
@@ -533,7 +534,7 @@ func (s *Service) DecideMatch(ctx context.Context, org, id uuid.UUID, accept boo
 			return struct{}{}, err
 		}
 		if _, err := q.DecideLedgerMatch(ctx, db.DecideLedgerMatchParams{ID: id, Status: status, DecidedBy: &actor, FromStatuses: from}); errors.Is(err, pgx.ErrNoRows) {
-			return struct{}{}, &StateError{Object: "match", Action: action, Status: m.Status}
+			return struct{}{}, &fault.StateError{Object: "match", Action: action, Status: m.Status}
 		} else if err != nil {
 			return struct{}{}, fmt.Errorf("%s match: %w", action, err)
 		}
@@ -558,7 +559,7 @@ func (s *Service) NoteMatch(ctx context.Context, org, id uuid.UUID, note *string
 	_, err := txn.Run(ctx, s.pool, func(tx pgx.Tx) (struct{}, error) {
 		q := s.q.WithTx(tx)
 		cur, err := q.GetLedgerMatch(ctx, db.GetLedgerMatchParams{OrganizationID: org, ID: id})
-		if _, err = notFound(cur, err, ErrMatchNotFound, "match"); err != nil {
+		if _, err = fault.NotFound(cur, err, ErrMatchNotFound, "match"); err != nil {
 			return struct{}{}, err
 		}
 		r, err := s.open(ctx, q, org, cur.RunID, "note a match of")
@@ -600,11 +601,11 @@ func (s *Service) moveItem(ctx context.Context, org, id uuid.UUID, ledgerID *uui
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerRunItem, error) {
 		q := s.q.WithTx(tx)
 		it, err := q.GetRunItem(ctx, db.GetRunItemParams{OrganizationID: org, ID: id})
-		if it, err = notFound(it, err, ErrItemNotFound, "item"); err != nil {
+		if it, err = fault.NotFound(it, err, ErrItemNotFound, "item"); err != nil {
 			return db.LedgerRunItem{}, err
 		}
 		if ledgerID != nil && *ledgerID != it.LedgerID {
-			return db.LedgerRunItem{}, &InputError{Path: []string{"ledger_id"}, Msg: "The item is not of this ledger's runs."}
+			return db.LedgerRunItem{}, &fault.InputError{Path: []string{"ledger_id"}, Msg: "The item is not of this ledger's runs."}
 		}
 		r, err := s.open(ctx, q, org, it.RunID, action+" a line of")
 		if err != nil {
@@ -616,7 +617,7 @@ func (s *Service) moveItem(ctx context.Context, org, id uuid.UUID, ledgerID *uui
 				return db.LedgerRunItem{}, fmt.Errorf("look for the line's match: %w", err)
 			}
 			if matched {
-				return db.LedgerRunItem{}, &StateError{Object: "line", Action: "close", Status: "matched"}
+				return db.LedgerRunItem{}, &fault.StateError{Object: "line", Action: "close", Status: "matched"}
 			}
 		}
 		moved, err := move(q)
@@ -625,7 +626,7 @@ func (s *Service) moveItem(ctx context.Context, org, id uuid.UUID, ledgerID *uui
 			if it.ClosedAt != nil {
 				status = "closed"
 			}
-			return db.LedgerRunItem{}, &StateError{Object: "line", Action: action, Status: status}
+			return db.LedgerRunItem{}, &fault.StateError{Object: "line", Action: action, Status: status}
 		}
 		if err != nil {
 			return db.LedgerRunItem{}, fmt.Errorf("%s line: %w", action, err)
@@ -675,7 +676,7 @@ func (s *Service) UpdateDiscrepancy(ctx context.Context, org, id uuid.UUID, u Di
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (db.LedgerDiscrepancy, error) {
 		q := s.q.WithTx(tx)
 		d, err := q.GetLedgerDiscrepancy(ctx, db.GetLedgerDiscrepancyParams{OrganizationID: org, ID: id})
-		if d, err = notFound(d, err, ErrDiscrepancyNotFound, "discrepancy"); err != nil {
+		if d, err = fault.NotFound(d, err, ErrDiscrepancyNotFound, "discrepancy"); err != nil {
 			return d, err
 		}
 		r, err := s.open(ctx, q, org, d.RunID, "review a discrepancy of")
@@ -699,5 +700,5 @@ func (s *Service) LatestOpenRun(ctx context.Context, org, ledgerID uuid.UUID) (d
 		return db.LedgerRun{}, err
 	}
 	r, err := s.q.LatestOpenLedgerRun(ctx, db.LatestOpenLedgerRunParams{OrganizationID: org, LedgerID: ledgerID})
-	return notFound(r, err, ErrRunNotFound, "run")
+	return fault.NotFound(r, err, ErrRunNotFound, "run")
 }
