@@ -1,8 +1,8 @@
 package api
 
 import (
-	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -84,13 +84,7 @@ func stringMap(m map[string]string, path string, maxKeys int, is *issues) {
 	if len(m) > maxKeys {
 		is.Add([]string{path}, "At most %d keys.", maxKeys)
 	}
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if strings.TrimSpace(k) == "" || validate.Chars(k) > 100 {
 			is.Add([]string{path, k}, "Keys must be 1 to 100 characters, not all spaces.")
 		}
@@ -133,11 +127,7 @@ func cursorPage(q query) expected.Page {
 		}
 	}
 	if v, ok := q.c.GetQuery("after_cursor"); ok {
-		var cur cursorJSON
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
-			q.is.Add([]string{"after_cursor"}, "Not a cursor returned by this API.")
-		} else {
+		if cur, ok := decodeCursor(v, "after_cursor", q.is); ok {
 			p.BeforeAt, p.BeforeID, p.HasCursor = cur.CreatedAt, cur.ID, true
 		}
 	}

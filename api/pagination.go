@@ -30,16 +30,24 @@ func encodeCursor(createdAt time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// decodeCursor reads a cursor encodeCursor made; anything else is an issue
+// at name.
+func decodeCursor(v, name string, is *issues) (cursorJSON, bool) {
+	var cur cursorJSON
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
+		is.Add([]string{name}, "Not a cursor returned by this API.")
+		return cur, false
+	}
+	return cur, true
+}
+
 // parsePage reads the paging parameters; out-of-range values are issues.
 func parsePage(c *gin.Context, is *issues) page.Page {
 	var p page.Page
 	p.Limit, p.Offset = parseLimitOffset(c, is, defaultLimit, maxLimit)
 	if v, ok := c.GetQuery("cursor"); ok {
-		var cur cursorJSON
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
-			is.Add([]string{"cursor"}, "Not a cursor returned by this API.")
-		} else {
+		if cur, ok := decodeCursor(v, "cursor", is); ok {
 			p.After = &page.Cursor{CreatedAt: cur.CreatedAt, ID: cur.ID}
 		}
 		if p.Offset != 0 {

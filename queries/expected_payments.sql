@@ -28,13 +28,6 @@ SET name = coalesce(sqlc.narg(name), name),
 WHERE organization_id = @organization_id AND id = @id
 RETURNING *;
 
--- name: InternalAccountByIdentifier :one
--- The account a statement is of, by IBAN or account number.
-SELECT * FROM internal_accounts
-WHERE organization_id = @organization_id AND (iban = @identifier OR account_number = @identifier)
-ORDER BY created_at, id
-LIMIT 1;
-
 -- name: CreateCounterparty :one
 INSERT INTO counterparties (organization_id, name, email, accounts, metadata)
 VALUES (@organization_id, @name, sqlc.narg(email), @accounts, @metadata)

@@ -733,38 +733,6 @@ func (q *Queries) InsertStatementTransactions(ctx context.Context, arg InsertSta
 	return result.RowsAffected(), nil
 }
 
-const internalAccountByIdentifier = `-- name: InternalAccountByIdentifier :one
-SELECT id, organization_id, name, currency, account_number, routing_number, iban, bic, metadata, created_at, updated_at FROM internal_accounts
-WHERE organization_id = $1 AND (iban = $2 OR account_number = $2)
-ORDER BY created_at, id
-LIMIT 1
-`
-
-type InternalAccountByIdentifierParams struct {
-	OrganizationID uuid.UUID
-	Identifier     *string
-}
-
-// The account a statement is of, by IBAN or account number.
-func (q *Queries) InternalAccountByIdentifier(ctx context.Context, arg InternalAccountByIdentifierParams) (InternalAccount, error) {
-	row := q.db.QueryRow(ctx, internalAccountByIdentifier, arg.OrganizationID, arg.Identifier)
-	var i InternalAccount
-	err := row.Scan(
-		&i.ID,
-		&i.OrganizationID,
-		&i.Name,
-		&i.Currency,
-		&i.AccountNumber,
-		&i.RoutingNumber,
-		&i.Iban,
-		&i.Bic,
-		&i.Metadata,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const listCounterparties = `-- name: ListCounterparties :many
 SELECT id, organization_id, name, email, accounts, metadata, created_at, updated_at FROM counterparties
 WHERE organization_id = $1

@@ -64,6 +64,19 @@ func (p Page) bounds() (time.Time, uuid.UUID, int32) {
 	return p.BeforeAt, p.BeforeID, int32(p.Limit + 1)
 }
 
+// span is [from, to] with an open end made the widest date there is: list
+// filters bound their column unconditionally, so one plan serves all.
+func span(from, to *time.Time) (time.Time, time.Time) {
+	lo, hi := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	if from != nil {
+		lo = *from
+	}
+	if to != nil {
+		hi = *to
+	}
+	return lo, hi
+}
+
 // AccountInput is a validated internal account.
 type AccountInput struct {
 	Name          string
@@ -113,13 +126,6 @@ func (s *Service) ListAccounts(ctx context.Context, org uuid.UUID, currency *str
 // UpdateAccount renames an account or replaces its metadata.
 func (s *Service) UpdateAccount(ctx context.Context, org, id uuid.UUID, name *string, metadata []byte) (db.InternalAccount, error) {
 	a, err := s.q.UpdateInternalAccount(ctx, db.UpdateInternalAccountParams{OrganizationID: org, ID: id, Name: name, Metadata: metadata})
-	return fault.NotFound(a, err, ErrAccountNotFound, "internal account")
-}
-
-// AccountFor is the internal account a statement's account identifier
-// (IBAN or account number) belongs to.
-func (s *Service) AccountFor(ctx context.Context, org uuid.UUID, identifier string) (db.InternalAccount, error) {
-	a, err := s.q.InternalAccountByIdentifier(ctx, db.InternalAccountByIdentifierParams{OrganizationID: org, Identifier: &identifier})
 	return fault.NotFound(a, err, ErrAccountNotFound, "internal account")
 }
 

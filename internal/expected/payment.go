@@ -349,13 +349,7 @@ type PaymentFilter struct {
 // the extra one says more follow).
 func (s *Service) ListPayments(ctx context.Context, org uuid.UUID, f PaymentFilter, p Page) ([]db.ExpectedPayment, error) {
 	at, id, lim := p.bounds()
-	from, to := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-	if f.CreatedFrom != nil {
-		from = *f.CreatedFrom
-	}
-	if f.CreatedTo != nil {
-		to = *f.CreatedTo
-	}
+	from, to := span(f.CreatedFrom, f.CreatedTo)
 	meta := f.Metadata
 	if meta == nil {
 		meta = []byte("{}")

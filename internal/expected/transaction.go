@@ -102,13 +102,7 @@ type TransactionFilter struct {
 // ListTransactions reads a page of transactions (Limit+1 rows at most).
 func (s *Service) ListTransactions(ctx context.Context, org uuid.UUID, f TransactionFilter, p Page) ([]db.Transaction, error) {
 	at, id, lim := p.bounds()
-	from, to := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-	if f.AsOfFrom != nil {
-		from = *f.AsOfFrom
-	}
-	if f.AsOfTo != nil {
-		to = *f.AsOfTo
-	}
+	from, to := span(f.AsOfFrom, f.AsOfTo)
 	rows, err := s.q.ListTransactions(ctx, db.ListTransactionsParams{
 		OrganizationID: org, BeforeAt: at, BeforeID: id, InternalAccountID: f.InternalAccountID, Direction: f.Direction,
 		Posted: f.Posted, Reconciled: f.Reconciled, ExpectedPaymentID: f.ExpectedPaymentID,
