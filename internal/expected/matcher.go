@@ -75,9 +75,10 @@ func matchBatch(ctx context.Context, q *db.Queries, org uuid.UUID) (MatchResult,
 	created := map[uuid.UUID]time.Time{}
 	var paymentIDs []uuid.UUID
 	for _, r := range rows {
-		vars[r.TransactionID] = append(vars[r.TransactionID], variableOf(r.ExpectedPaymentID, int(r.Idx), r.InternalAccountID,
-			r.Direction, r.Currency, r.AmountLowerBound, r.AmountUpperBound, r.DateLowerBound, r.DateUpperBound, r.Type, r.CustomIdentifiers))
-		vars[r.TransactionID][len(vars[r.TransactionID])-1].Derived = r.Derived
+		v := variableOf(r.ExpectedPaymentID, int(r.Idx), r.InternalAccountID, r.Direction, r.Currency, r.AmountLowerBound,
+			r.AmountUpperBound, r.DateLowerBound, r.DateUpperBound, r.Type, r.CustomIdentifiers)
+		v.Derived = r.Derived
+		vars[r.TransactionID] = append(vars[r.TransactionID], v)
 		if _, ok := created[r.ExpectedPaymentID]; !ok {
 			created[r.ExpectedPaymentID] = r.CreatedAt
 			paymentIDs = append(paymentIDs, r.ExpectedPaymentID)
