@@ -20,6 +20,15 @@ WHERE organization_id = @organization_id
 ORDER BY created_at DESC, id DESC
 LIMIT @lim;
 
+-- name: InternalAccountsForStatement :many
+-- The accounts a bank statement's account identifier names: an IBAN
+-- (compared without spaces, upper-cased) or an account number.
+SELECT id, currency FROM internal_accounts
+WHERE organization_id = @organization_id
+  AND (upper(replace(iban, ' ', '')) = @identifier::text OR account_number = @identifier::text)
+ORDER BY id
+LIMIT 2;
+
 -- name: UpdateInternalAccount :one
 UPDATE internal_accounts
 SET name = coalesce(sqlc.narg(name), name),
@@ -199,7 +208,7 @@ RETURNING *;
 -- name: InsertStatementTransactions :execrows
 -- Transactions in bulk, for statement lines of one internal account
 -- (amounts in minor units from the caller); a line stored twice is
--- skipped. Statement imports do not call it yet; the bench does.
+-- skipped (a statement import's match task run again inserts nothing).
 INSERT INTO transactions (
     organization_id, internal_account_id, direction, amount, currency, as_of_date, posted, vendor_description,
     custom_identifiers, identifiers_key, counterparty_name, counterparty_account_number, counterparty_iban,

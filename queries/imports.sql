@@ -108,6 +108,13 @@ WHERE import_batch_id = @batch_id AND match_status = 'queued'
 ORDER BY row_number
 LIMIT @lim;
 
+-- name: ValidImportRows :many
+-- A batch's valid rows in file order, a page after row_number @after.
+SELECT id, row_number, payload FROM raw_records
+WHERE import_batch_id = @batch_id AND validation_status = 'valid' AND row_number > @after::integer
+ORDER BY row_number
+LIMIT @lim;
+
 -- name: CountMatchedImportRows :one
 UPDATE import_batches SET matched_rows = (
     SELECT count(*) FROM raw_records WHERE import_batch_id = @id AND match_status = 'matched'

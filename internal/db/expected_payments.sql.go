@@ -708,7 +708,7 @@ type InsertStatementTransactionsParams struct {
 
 // Transactions in bulk, for statement lines of one internal account
 // (amounts in minor units from the caller); a line stored twice is
-// skipped. Statement imports do not call it yet; the bench does.
+// skipped (a statement import's match task run again inserts nothing).
 func (q *Queries) InsertStatementTransactions(ctx context.Context, arg InsertStatementTransactionsParams) (int64, error) {
 	result, err := q.db.Exec(ctx, insertStatementTransactions,
 		arg.OrganizationID,
@@ -731,6 +731,46 @@ func (q *Queries) InsertStatementTransactions(ctx context.Context, arg InsertSta
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const internalAccountsForStatement = `-- name: InternalAccountsForStatement :many
+SELECT id, currency FROM internal_accounts
+WHERE organization_id = $1
+  AND (upper(replace(iban, ' ', '')) = $2::text OR account_number = $2::text)
+ORDER BY id
+LIMIT 2
+`
+
+type InternalAccountsForStatementParams struct {
+	OrganizationID uuid.UUID
+	Identifier     string
+}
+
+type InternalAccountsForStatementRow struct {
+	ID       uuid.UUID
+	Currency string
+}
+
+// The accounts a bank statement's account identifier names: an IBAN
+// (compared without spaces, upper-cased) or an account number.
+func (q *Queries) InternalAccountsForStatement(ctx context.Context, arg InternalAccountsForStatementParams) ([]InternalAccountsForStatementRow, error) {
+	rows, err := q.db.Query(ctx, internalAccountsForStatement, arg.OrganizationID, arg.Identifier)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []InternalAccountsForStatementRow
+	for rows.Next() {
+		var i InternalAccountsForStatementRow
+		if err := rows.Scan(&i.ID, &i.Currency); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listCounterparties = `-- name: ListCounterparties :many

@@ -912,3 +912,43 @@ func (q *Queries) UpdateImportProfile(ctx context.Context, arg UpdateImportProfi
 	)
 	return i, err
 }
+
+const validImportRows = `-- name: ValidImportRows :many
+SELECT id, row_number, payload FROM raw_records
+WHERE import_batch_id = $1 AND validation_status = 'valid' AND row_number > $2::integer
+ORDER BY row_number
+LIMIT $3
+`
+
+type ValidImportRowsParams struct {
+	BatchID *uuid.UUID
+	After   int32
+	Lim     int32
+}
+
+type ValidImportRowsRow struct {
+	ID        uuid.UUID
+	RowNumber *int32
+	Payload   []byte
+}
+
+// A batch's valid rows in file order, a page after row_number @after.
+func (q *Queries) ValidImportRows(ctx context.Context, arg ValidImportRowsParams) ([]ValidImportRowsRow, error) {
+	rows, err := q.db.Query(ctx, validImportRows, arg.BatchID, arg.After, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ValidImportRowsRow
+	for rows.Next() {
+		var i ValidImportRowsRow
+		if err := rows.Scan(&i.ID, &i.RowNumber, &i.Payload); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/evidence"
+	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/intent"
 	"github.com/reconlayer/reconlayer/internal/statement"
 	"github.com/reconlayer/reconlayer/internal/tasks"
@@ -32,7 +33,10 @@ type Worker struct {
 	match MatchFunc
 	// intents records the rows of client_internal_ledger batches.
 	intents *intent.Service
-	log     *slog.Logger
+	// expected records bank statement lines of internal accounts as
+	// transactions.
+	expected *expected.Service
+	log      *slog.Logger
 	// Chunk is how many rows are stored per transaction, and Writers
 	// how many chunks are stored at once.
 	Chunk   int
@@ -47,7 +51,8 @@ type MatchFunc func(ctx context.Context, ids []uuid.UUID) error
 
 // NewWorker builds the worker side.
 func NewWorker(pool *pgxpool.Pool, enq *tasks.Enqueuer, match MatchFunc, logger *slog.Logger) *Worker {
-	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, intents: intent.New(pool), log: logger, Chunk: 2000, Writers: 3}
+	return &Worker{pool: pool, q: db.New(pool), enq: enq, match: match, intents: intent.New(pool), expected: expected.New(pool),
+		log: logger, Chunk: 2000, Writers: 3}
 }
 
 // row is one raw record to store.
@@ -354,6 +359,11 @@ func (w *Worker) Match(ctx context.Context, batchID uuid.UUID, taskID string) er
 	}
 	if b.RecordType == RecordLedger {
 		return w.recordIntents(ctx, b, taskID)
+	}
+	if b.RecordType == RecordBankStatement {
+		if err := w.recordTransactions(ctx, b); err != nil {
+			return err
+		}
 	}
 	for {
 		ids, err := w.q.QueuedImportRows(ctx, db.QueuedImportRowsParams{BatchID: &batchID, Lim: 200})
