@@ -25,7 +25,13 @@ const (
 // authenticate resolves the caller but does not refuse yet: the rate limiter
 // runs next and must count unauthenticated requests too (by client IP).
 func (s *server) authenticate(c *gin.Context) {
-	p, err := s.auth.Authenticate(c.Request.Context(), c.GetHeader("Authorization"), c.GetHeader("X-Organization-Id"))
+	s.authenticateWith(c, c.GetHeader("Authorization"), c.GetHeader("X-Organization-Id"))
+}
+
+// authenticateWith is authenticate for a credential that may come from
+// elsewhere than the headers (the admin cookie).
+func (s *server) authenticateWith(c *gin.Context, authorization, org string) {
+	p, err := s.auth.Authenticate(c.Request.Context(), authorization, org)
 	if err != nil {
 		c.Set(ctxAuthErr, err)
 		c.Next()

@@ -285,7 +285,7 @@ func submitEvidence[T any, PT interface {
 			s.respondRaw(c, http.StatusOK, render(r))
 			return
 		}
-		s.evidenceCount.WithLabelValues(source, "accepted").Inc()
+		s.evidenceCount.WithLabelValues(source, "new").Inc()
 
 		var (
 			channel string

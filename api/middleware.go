@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -81,7 +80,7 @@ func instrument(m *metrics.HTTP) gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.Requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
+		m.Requests.WithLabelValues(c.Request.Method, route, metrics.StatusClass(c.Writer.Status())).Inc()
 		m.Duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
 	}
 }

@@ -59,6 +59,7 @@ type Options struct {
 	MaxImportBytes     int64               // largest file an import batch takes
 	Webhooks           egress.Policy       // which endpoint URLs are accepted
 	WebhookTimeout     time.Duration       // one webhook attempt (bounds its task)
+	AdminQueues        bool                // serve asynq's web UI at /admin/queues (dashboard sessions only)
 }
 
 // DefaultOptions are the documented defaults (DESIGN §3).
@@ -256,5 +257,8 @@ func NewRouter(d Deps) *gin.Engine {
 
 	v1.GET("/audit-events", requireSession, s.listAuditEvents)
 	v1.GET("/exports/reconciliation-cases", requireScope("exports:read"), s.exportCases)
+	if o.AdminQueues {
+		s.routeAdmin(r)
+	}
 	return r
 }

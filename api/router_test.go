@@ -112,8 +112,8 @@ func TestMetricsCountRequestsByRouteTemplate(t *testing.T) {
 	rec := do(t, b.router, http.MethodGet, "/metrics", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	out := rec.Body.String()
-	require.Contains(t, out, `reconlayer_http_requests_total{code="200",method="GET",route="/health"} 1`)
-	require.Contains(t, out, `reconlayer_http_requests_total{code="404",method="GET",route="unmatched"} 1`)
+	require.Contains(t, out, `reconlayer_http_requests_total{method="GET",route="/health",status_class="2xx"} 1`)
+	require.Contains(t, out, `reconlayer_http_requests_total{method="GET",route="unmatched",status_class="4xx"} 1`)
 	require.NotContains(t, out, "/no/such/path", "raw paths must never become label values")
 	require.Contains(t, out, "reconlayer_build_info")
 }

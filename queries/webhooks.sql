@@ -129,7 +129,7 @@ UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, @at::timest
 WHERE id = @id
 RETURNING failing_since;
 
--- name: DisableWebhookEndpoint :exec
+-- name: DisableWebhookEndpoint :execrows
 UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = @reason::text, disabled_at = now(), updated_at = now()
 WHERE id = @id AND status = 'active';
 

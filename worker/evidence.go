@@ -31,9 +31,11 @@ func matchEvidence(b *batcher, rdb redis.UniversalClient, matches *prometheus.Co
 		if err != nil {
 			return fmt.Errorf("match evidence %s: %w", p.RawRecordID, err)
 		}
-		if matches != nil {
-			matches.WithLabelValues(out.Status, out.Strategy).Inc()
+		strategy := out.Strategy
+		if strategy == "" {
+			strategy = "none"
 		}
+		matches.WithLabelValues(out.Status, strategy).Inc()
 		if p.Notify != "" {
 			body, _ := json.Marshal(out)
 			if err := tasks.Publish(ctx, rdb, p.Notify, p.RawRecordID.String(), body); err != nil {

@@ -16,8 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
@@ -72,6 +70,9 @@ type Worker struct {
 
 // New builds a worker; nothing runs until Run.
 func New(cfg Config, d Deps) *Worker {
+	if d.Metrics == nil {
+		d.Metrics = metrics.New() // recorded, never served
+	}
 	queues := cfg.Queues
 	if len(queues) == 0 {
 		queues = Queues
@@ -92,6 +93,7 @@ func New(cfg Config, d Deps) *Worker {
 		}),
 	})
 	mux := asynq.NewServeMux()
+	mux.Use(instrument(d.Metrics.Tasks))
 	m := matcher.New(d.Pool)
 	hooks := cfg.Webhooks
 	if hooks.Concurrency == 0 {
@@ -107,12 +109,8 @@ func New(cfg Config, d Deps) *Worker {
 		dispatcher: webhook.NewDispatcher(d.Pool, enq, d.Logger), idle: hooks.DispatchIdle,
 	}
 	register(mux, d, m, w.batcher, client, w.dispatcher)
-	var outcome *prometheus.CounterVec
-	var latency *prometheus.HistogramVec
-	if d.Metrics != nil {
-		outcome, latency = d.Metrics.WebhookDeliveries, d.Metrics.WebhookLatency
-	}
-	w.hooksMux.Handle(webhook.TaskType, deliverWebhook(webhook.NewDeliverer(d.Pool, enq, d.Logger, hooks.DelivererConfig, outcome, latency)))
+	w.hooksMux.Use(instrument(d.Metrics.Tasks))
+	w.hooksMux.Handle(webhook.TaskType, deliverWebhook(webhook.NewDeliverer(d.Pool, enq, d.Logger, hooks.DelivererConfig, d.Metrics.Webhooks)))
 	return w
 }
 
@@ -136,11 +134,7 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, client *asynq.Client, dispatcher *webhook.Dispatcher) {
 	// The lease and TTL only matter to claims; expiry reads expires_at.
 	mux.Handle(TypeExpireIdempotency, expireIdempotency(idempotency.NewStore(d.Pool, time.Minute, 24*time.Hour), d.Logger))
-	var matches *prometheus.CounterVec
-	if d.Metrics != nil {
-		matches = d.Metrics.Matches
-	}
-	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(b, d.Redis, matches, d.Logger))
+	mux.Handle(tasks.TypeEvidenceMatch, matchEvidence(b, d.Redis, d.Metrics.Matches, d.Logger))
 	mux.Handle(tasks.TypeCaseClaim, claimForCase(m, d.Logger))
 	mux.Handle(TypeSLAScore, scoreSLA(sla.New(d.Pool), d.Logger))
 	mux.Handle(tasks.TypeOutboxSweep, sweepOutbox(tasks.NewSweeper(d.Pool, client, d.Logger), dispatcher))
@@ -148,6 +142,7 @@ func register(mux *asynq.ServeMux, d Deps, m *matcher.Service, b *batcher, clien
 		_, err := m.ProcessMany(ctx, ids)
 		return err
 	}, d.Logger)
+	imports.Metrics = d.Metrics.Imports
 	mux.Handle(importer.TypeParse, importTask(imports.Parse))
 	mux.Handle(importer.TypeMatch, importTask(imports.Match))
 	runs := ledger.NewWorker(d.Pool, d.Redis, tasks.NewEnqueuer(client), d.Logger)

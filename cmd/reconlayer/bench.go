@@ -405,7 +405,7 @@ func (b *bench) matched() (float64, error) {
 	}
 	total := 0.0
 	for _, f := range families {
-		if f.GetName() == "reconlayer_evidence_matched_total" {
+		if f.GetName() == "reconlayer_match_outcomes_total" {
 			for _, m := range f.GetMetric() {
 				total += m.GetCounter().GetValue()
 			}

@@ -145,7 +145,7 @@ func TestAllServesHealthReadyAndMetrics(t *testing.T) {
 	code, body = get(t, base+"/metrics")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "reconlayer_build_info{")
-	require.Contains(t, body, `reconlayer_http_requests_total{code="200",method="GET",route="/ready"}`)
+	require.Contains(t, body, `reconlayer_http_requests_total{method="GET",route="/ready",status_class="2xx"}`)
 	require.Contains(t, body, "go_goroutines")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))

@@ -50,6 +50,10 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 	}
 
 	reg := metrics.New()
+	reg.WatchPool(pool)
+	// Every process reports the queues (cached: one Redis reading per TTL
+	// whatever the scrape rate), so any one of them shows the backlog.
+	reg.WatchQueues(asynq.NewInspectorFromRedisClient(rdb), metrics.DefaultQueueTTL)
 	runAPI := mode == "api" || mode == "all"
 	runWorker := mode == "worker" || mode == "all"
 	runScheduler := mode == "scheduler" || mode == "all"
@@ -103,6 +107,7 @@ func serve(ctx context.Context, mode string, stderr io.Writer) error {
 		client := asynq.NewClientFromRedisClient(rdb)
 		s := worker.NewScheduler(client, logger, worker.PeriodicTasks(cfg.SLAScoreInterval))
 		g.Go(func() error { return s.Run(gctx) })
+		g.Go(func() error { reg.State.Run(gctx, db.New(pool), cfg.StateGaugeInterval, logger); return nil })
 	}
 	err = g.Wait()
 	logger.Info("stopped")
@@ -119,6 +124,7 @@ func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
 	o.Webhooks = egress.Policy{AllowInsecure: cfg.Webhooks.AllowInsecure, AllowPrivate: cfg.Webhooks.AllowPrivate}
 	o.WebhookTimeout = cfg.Webhooks.Timeout
 	o.MaxImportBytes = cfg.MaxImportBytes
+	o.AdminQueues = cfg.AdminQueues
 	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWKSURL != "" {
 		// keyfunc caches the key set and refreshes it in the background.

@@ -32,6 +32,7 @@ type Principal struct {
 	OrganizationID uuid.UUID
 	APIKeyID       uuid.UUID // KindAPIKey only
 	UserID         string    // KindSession only
+	ExpiresAt      time.Time // KindSession only: when the token expires
 	Scopes         []string
 	// RateLimitPerMinute is the organization's own budget, nil for the default.
 	RateLimitPerMinute *int32
@@ -259,7 +260,7 @@ func (a *Authenticator) sessionToken(ctx context.Context, token, orgHeader strin
 		return Principal{}, fmt.Errorf("look up organization: %w", err)
 	}
 	return Principal{
-		Kind: KindSession, OrganizationID: org.ID, UserID: claims.Subject,
+		Kind: KindSession, OrganizationID: org.ID, UserID: claims.Subject, ExpiresAt: claims.ExpiresAt.Time,
 		Scopes: AllScopes, RateLimitPerMinute: org.RateLimitPerMinute,
 	}, nil
 }

@@ -56,10 +56,17 @@ type Config struct {
 	// SLAScoreInterval is how often the scheduler has SLA risk and delays
 	// scored (RECONLAYER_SLA_SCORE_INTERVAL).
 	SLAScoreInterval time.Duration
-	Webhooks         Webhooks
+	// StateGaugeInterval is how often the scheduler recounts the cases,
+	// runs and endpoints behind the state gauges of /metrics
+	// (RECONLAYER_STATE_GAUGE_INTERVAL).
+	StateGaugeInterval time.Duration
+	Webhooks           Webhooks
 	// MaxImportBytes is the largest file an import batch takes
 	// (RECONLAYER_IMPORT_MAX_BYTES).
 	MaxImportBytes int64
+	// AdminQueues serves asynq's web UI at /admin/queues on the api, to
+	// dashboard sessions only (RECONLAYER_ADMIN_QUEUES).
+	AdminQueues bool
 }
 
 // Webhooks tunes outbound webhooks.
@@ -168,11 +175,18 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if cfg.SLAScoreInterval, err = time.ParseDuration(every); err != nil || cfg.SLAScoreInterval < time.Second || cfg.SLAScoreInterval > 24*time.Hour {
 		return Config{}, &Error{"RECONLAYER_SLA_SCORE_INTERVAL", fmt.Sprintf("%q is not a duration from 1s to 24h", every)}
 	}
+	gauges := get("RECONLAYER_STATE_GAUGE_INTERVAL", "30s")
+	if cfg.StateGaugeInterval, err = time.ParseDuration(gauges); err != nil || cfg.StateGaugeInterval < time.Second || cfg.StateGaugeInterval > time.Hour {
+		return Config{}, &Error{"RECONLAYER_STATE_GAUGE_INTERVAL", fmt.Sprintf("%q is not a duration from 1s to 1h", gauges)}
+	}
 	maxImport, err := positiveInt("RECONLAYER_IMPORT_MAX_BYTES", get("RECONLAYER_IMPORT_MAX_BYTES", "52428800"), 1<<30)
 	if err != nil {
 		return Config{}, err
 	}
 	cfg.MaxImportBytes = int64(maxImport)
+	if cfg.AdminQueues, err = boolean("RECONLAYER_ADMIN_QUEUES", get("RECONLAYER_ADMIN_QUEUES", "false")); err != nil {
+		return Config{}, err
+	}
 	if cfg.Webhooks, err = webhooks(get); err != nil {
 		return Config{}, err
 	}

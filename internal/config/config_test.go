@@ -26,7 +26,9 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 300, cfg.RateLimitPerMinute)
 	require.Equal(t, int64(1<<20), cfg.MaxJSONBodyBytes)
 	require.Equal(t, 60*time.Second, cfg.IdempotencyLease)
+	require.Equal(t, 30*time.Second, cfg.StateGaugeInterval)
 	require.Empty(t, cfg.SessionSecret)
+	require.False(t, cfg.AdminQueues)
 }
 
 func TestOverrides(t *testing.T) {
@@ -39,6 +41,7 @@ func TestOverrides(t *testing.T) {
 		"RECONLAYER_WORKER_CONCURRENCY": "8",
 		"RECONLAYER_SHUTDOWN_TIMEOUT":   "90s",
 		"RECONLAYER_LOG_LEVEL":          "debug",
+		"RECONLAYER_ADMIN_QUEUES":       "true",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
@@ -46,6 +49,7 @@ func TestOverrides(t *testing.T) {
 	require.Equal(t, 8, cfg.WorkerConcurrency)
 	require.Equal(t, 90*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, slog.LevelDebug, cfg.LogLevel)
+	require.True(t, cfg.AdminQueues)
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
@@ -78,6 +82,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "500ms"},
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "48h"},
 		{"RECONLAYER_SLA_SCORE_INTERVAL", "every minute"},
+		{"RECONLAYER_STATE_GAUGE_INTERVAL", "0s"},
+		{"RECONLAYER_STATE_GAUGE_INTERVAL", "2h"},
 		{"RECONLAYER_IMPORT_MAX_BYTES", "0"},
 		{"RECONLAYER_IMPORT_MAX_BYTES", "50MB"},
 		{"RECONLAYER_WEBHOOK_CONCURRENCY", "0"},
@@ -88,6 +94,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_WEBHOOK_DISABLE_AFTER", "10s"},
 		{"RECONLAYER_WEBHOOK_ALLOW_INSECURE", "maybe"},
 		{"RECONLAYER_WEBHOOK_ALLOW_PRIVATE", "on"},
+		{"RECONLAYER_ADMIN_QUEUES", "enabled"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()

@@ -212,7 +212,7 @@ func (q *Queries) DeleteWebhookEndpoint(ctx context.Context, arg DeleteWebhookEn
 	return i, err
 }
 
-const disableWebhookEndpoint = `-- name: DisableWebhookEndpoint :exec
+const disableWebhookEndpoint = `-- name: DisableWebhookEndpoint :execrows
 UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $1::text, disabled_at = now(), updated_at = now()
 WHERE id = $2 AND status = 'active'
 `
@@ -222,9 +222,12 @@ type DisableWebhookEndpointParams struct {
 	ID     uuid.UUID
 }
 
-func (q *Queries) DisableWebhookEndpoint(ctx context.Context, arg DisableWebhookEndpointParams) error {
-	_, err := q.db.Exec(ctx, disableWebhookEndpoint, arg.Reason, arg.ID)
-	return err
+func (q *Queries) DisableWebhookEndpoint(ctx context.Context, arg DisableWebhookEndpointParams) (int64, error) {
+	result, err := q.db.Exec(ctx, disableWebhookEndpoint, arg.Reason, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const failWebhookDelivery = `-- name: FailWebhookDelivery :exec

@@ -16,11 +16,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 	"github.com/reconlayer/reconlayer/internal/matcher"
+	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/statement"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
@@ -43,6 +45,7 @@ func setup(t *testing.T) *bundle {
 		_, err := m.ProcessMany(ctx, ids)
 		return err
 	}, log)
+	w.Metrics = metrics.New().Imports
 	q := db.New(pool)
 	o, err := q.CreateOrganization(context.Background(), "Acme")
 	require.NoError(t, err)
@@ -155,6 +158,9 @@ func TestParseCSVKeepsInvalidRows(t *testing.T) {
 	require.EqualValues(t, 4, batch.TotalRows)
 	require.EqualValues(t, 2, batch.ValidRows)
 	require.EqualValues(t, 2, batch.InvalidRows)
+	require.Equal(t, 1.0, testutil.ToFloat64(b.w.Metrics.Batches.WithLabelValues("csv", "completed")))
+	require.Equal(t, 2.0, testutil.ToFloat64(b.w.Metrics.Rows.WithLabelValues("csv", "valid")))
+	require.Equal(t, 2.0, testutil.ToFloat64(b.w.Metrics.Rows.WithLabelValues("csv", "invalid")))
 
 	invalid := "invalid"
 	rows, total, err := b.svc.Rows(ctx, b.org, batch.ID, &invalid, 0, 100, 0)
@@ -217,6 +223,8 @@ func TestMalformedFileFailsBatch(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, batch.TotalRows, again.TotalRows)
 	require.Equal(t, StatusFailed, again.Status)
+	require.Equal(t, 1.0, testutil.ToFloat64(b.w.Metrics.Batches.WithLabelValues(sub.Batch.Format, "failed")), "counted once")
+	require.Equal(t, float64(batch.TotalRows), testutil.ToFloat64(b.w.Metrics.Rows.WithLabelValues(sub.Batch.Format, "invalid")))
 }
 
 // A worker that dies mid-file leaves whole chunks behind; the next run

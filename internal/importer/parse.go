@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/evidence"
 	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/statement"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 )
@@ -41,6 +42,8 @@ type Worker struct {
 	// how many chunks are stored at once.
 	Chunk   int
 	Writers int
+	// Metrics, when set, counts the rows and outcome of each finished batch.
+	Metrics *metrics.Imports
 	// afterChunk, in tests, runs after each stored chunk (an error stops
 	// the run there, as a crash would).
 	afterChunk func() error
@@ -294,7 +297,10 @@ func (w *Worker) complete(ctx context.Context, b db.ImportBatch, taskID string, 
 		return fmt.Errorf("encode statements: %w", err)
 	}
 	warned, _ := json.Marshal(warnings)
-	var match *tasks.Job
+	var (
+		match    *tasks.Job
+		finished *db.ImportBatch
+	)
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := w.q.WithTx(tx)
 		done, err := q.CompleteImportBatch(ctx, db.CompleteImportBatchParams{ID: b.ID, Statements: js, Warnings: warned})
@@ -304,6 +310,7 @@ func (w *Worker) complete(ctx context.Context, b db.ImportBatch, taskID string, 
 		if err != nil {
 			return fmt.Errorf("complete batch %s: %w", b.ID, err)
 		}
+		finished = &done
 		if err := recordEvent(ctx, q, done, EventCompleted); err != nil {
 			return err
 		}
@@ -319,6 +326,7 @@ func (w *Worker) complete(ctx context.Context, b db.ImportBatch, taskID string, 
 	if err != nil {
 		return err
 	}
+	w.count(finished, "completed")
 	if match != nil {
 		if err := w.enq.Enqueue(ctx, *match); err != nil {
 			w.log.WarnContext(ctx, "enqueue import match; left to the outbox sweeper", "batch_id", b.ID.String(), "err", err.Error())
@@ -328,12 +336,14 @@ func (w *Worker) complete(ctx context.Context, b db.ImportBatch, taskID string, 
 }
 
 func (w *Worker) fail(ctx context.Context, b db.ImportBatch, taskID string, cause error) error {
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+	var finished *db.ImportBatch
+	err := pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := w.q.WithTx(tx)
 		failed, err := q.FailImportBatch(ctx, db.FailImportBatchParams{ID: b.ID, Error: cause.Error()})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return tasks.Done(ctx, q, taskID)
 		}
+		finished = &failed
 		if err != nil {
 			return fmt.Errorf("fail batch %s: %w", b.ID, err)
 		}
@@ -346,6 +356,20 @@ func (w *Worker) fail(ctx context.Context, b db.ImportBatch, taskID string, caus
 		}
 		return tasks.Done(ctx, q, taskID)
 	})
+	if err == nil {
+		w.count(finished, "failed")
+	}
+	return err
+}
+
+// count records a batch this run finished (nil: another run had).
+func (w *Worker) count(b *db.ImportBatch, outcome string) {
+	if w.Metrics == nil || b == nil {
+		return
+	}
+	w.Metrics.Batches.WithLabelValues(b.Format, outcome).Inc()
+	w.Metrics.Rows.WithLabelValues(b.Format, "valid").Add(float64(b.ValidRows))
+	w.Metrics.Rows.WithLabelValues(b.Format, "invalid").Add(float64(b.InvalidRows))
 }
 
 // Match has the matcher place a completed batch's queued evidence, a chunk

@@ -18,11 +18,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/egress"
+	"github.com/reconlayer/reconlayer/internal/metrics"
 )
 
 // Delivery statuses.
@@ -83,16 +83,14 @@ type Deliverer struct {
 	cfg     DelivererConfig
 	now     func() time.Time
 	slots   *slots
-	outcome *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	metrics *metrics.Webhooks
 }
 
-// NewDeliverer builds a deliverer; outcome and latency may be nil.
-func NewDeliverer(pool *pgxpool.Pool, enq *Enqueuer, logger *slog.Logger, cfg DelivererConfig,
-	outcome *prometheus.CounterVec, latency *prometheus.HistogramVec) *Deliverer {
+// NewDeliverer builds a deliverer; m may be nil (nothing recorded).
+func NewDeliverer(pool *pgxpool.Pool, enq *Enqueuer, logger *slog.Logger, cfg DelivererConfig, m *metrics.Webhooks) *Deliverer {
 	return &Deliverer{
 		q: db.New(pool), client: egress.NewClient(cfg.Policy, cfg.Timeout), enq: enq, log: logger, cfg: cfg,
-		now: time.Now, slots: &slots{max: cfg.PerEndpoint, used: map[uuid.UUID]int{}}, outcome: outcome, latency: latency,
+		now: time.Now, slots: &slots{max: cfg.PerEndpoint, used: map[uuid.UUID]int{}}, metrics: m,
 	}
 }
 
@@ -137,9 +135,13 @@ func (d *Deliverer) Deliver(ctx context.Context, t Task) error {
 	if err := d.record(ctx, t, row, at, res); err != nil {
 		return err
 	}
-	if d.outcome != nil {
-		d.outcome.WithLabelValues(res.outcome).Inc()
-		d.latency.WithLabelValues(res.outcome).Observe(res.latency.Seconds())
+	if d.metrics != nil {
+		code := 0
+		if res.statusCode != nil {
+			code = int(*res.statusCode)
+		}
+		d.metrics.Deliveries.WithLabelValues(res.outcome, metrics.StatusClass(code)).Inc()
+		d.metrics.Duration.WithLabelValues(res.outcome).Observe(res.latency.Seconds())
 	}
 	return nil
 }
@@ -350,8 +352,15 @@ func (d *Deliverer) health(ctx context.Context, row db.GetDeliveryForSendRow, at
 	default:
 		return nil
 	}
-	if err := d.q.DisableWebhookEndpoint(ctx, db.DisableWebhookEndpointParams{ID: row.EndpointID, Reason: reason}); err != nil {
+	n, err := d.q.DisableWebhookEndpoint(ctx, db.DisableWebhookEndpointParams{ID: row.EndpointID, Reason: reason})
+	if err != nil {
 		return fmt.Errorf("disable endpoint %s: %w", row.EndpointID, err)
+	}
+	if n == 0 {
+		return nil // disabled already, by another attempt or by hand
+	}
+	if d.metrics != nil {
+		d.metrics.Disabled.Inc()
 	}
 	d.log.WarnContext(ctx, "webhook endpoint disabled", "endpoint_id", row.EndpointID.String(), "reason", reason)
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -25,6 +26,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/intent"
+	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/page"
 )
 
@@ -187,7 +189,7 @@ func TestDeliverHonoursRetryAfterAndIgnoresStaleTasks(t *testing.T) {
 	require.NoError(t, err)
 
 	d := NewDeliverer(b.pool, b.enq, b.log, DelivererConfig{Policy: egress.Policy{AllowPrivate: true, AllowInsecure: true},
-		Timeout: 5 * time.Second, DisableAfter: time.Hour, PerEndpoint: 2}, nil, nil)
+		Timeout: 5 * time.Second, DisableAfter: time.Hour, PerEndpoint: 2}, nil)
 	at := time.Now()
 	require.NoError(t, d.Deliver(ctx, Task{DeliveryID: ping.ID, Attempt: 1}))
 	got, err := b.svc.GetDelivery(ctx, org, ping.ID)
@@ -230,8 +232,9 @@ func TestContinuousFailureDisablesEndpoint(t *testing.T) {
 	require.NoError(t, err)
 
 	now := time.Now()
+	m := metrics.New().Webhooks
 	d := NewDeliverer(b.pool, b.enq, b.log, DelivererConfig{Policy: egress.Policy{AllowPrivate: true, AllowInsecure: true},
-		Timeout: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour, PerEndpoint: 2}, nil, nil)
+		Timeout: 5 * time.Second, DisableAfter: 5 * 24 * time.Hour, PerEndpoint: 2}, m)
 	d.now = func() time.Time { return now }
 	require.NoError(t, d.Deliver(ctx, Task{DeliveryID: first.ID, Attempt: 1}))
 	ep, err := b.svc.Get(ctx, org, e.ID)
@@ -251,6 +254,8 @@ func TestContinuousFailureDisablesEndpoint(t *testing.T) {
 	// ping is for. (Event deliveries do not: see the next test.)
 	require.NoError(t, d.Deliver(ctx, Task{DeliveryID: second.ID, Attempt: 1}))
 	require.EqualValues(t, 3, hits.Load())
+	require.Equal(t, 3.0, testutil.ToFloat64(m.Deliveries.WithLabelValues(OutcomeFailed, "5xx")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.Disabled), "disabled once, not again by the ping's failure")
 
 	// The last scheduled attempt's failure ends a delivery for good.
 	_, err = b.pool.Exec(ctx, `UPDATE webhook_deliveries SET next_attempt = $2 WHERE id = $1`, first.ID, len(Schedule))
@@ -282,7 +287,7 @@ func TestDisabledEndpointEndsPendingDeliveries(t *testing.T) {
 	require.NoError(t, err)
 
 	d := NewDeliverer(b.pool, b.enq, b.log, DelivererConfig{Policy: egress.Policy{AllowPrivate: true, AllowInsecure: true},
-		Timeout: 5 * time.Second, DisableAfter: time.Hour, PerEndpoint: 2}, nil, nil)
+		Timeout: 5 * time.Second, DisableAfter: time.Hour, PerEndpoint: 2}, nil)
 	require.NoError(t, d.Deliver(ctx, Task{DeliveryID: ds[0].ID, Attempt: 1}))
 	require.Zero(t, hits.Load())
 	got, err := b.svc.GetDelivery(ctx, org, ds[0].ID)
