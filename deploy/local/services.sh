@@ -7,6 +7,8 @@
 #                                    prints the exports on stdout and writes .local/env
 #   deploy/local/services.sh down    stop what `up` started (nothing else)
 #   deploy/local/services.sh status  say what is reachable
+#   deploy/local/services.sh promtool  install promtool (the prometheus package) when missing,
+#                                    so the deploy/ tests check the alert rules; `up` does too
 #
 # The cluster lives in .local/ (git-ignored). It is a disposable development cluster:
 # fsync is off for speed. initdb refuses root, so as root the cluster runs as the
@@ -182,6 +184,55 @@ redis_down() {
   rm -f "$pidfile"
 }
 
+# ---------------------------------------------------------------- promtool
+
+# promtool_up makes promtool available for the deploy/ tests (alert rules and their unit
+# tests). Best effort: without it those tests skip, so a failure here is only a warning.
+# The distribution ships promtool only inside the prometheus package, whose install starts
+# a prometheus daemon (under systemd, or sysvinit without a denying policy-rc.d); we want
+# the tool, not a server, so a daemon that was not running before is stopped again.
+promtool_up() {
+  command -v promtool >/dev/null && return 0
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+    say "warning: promtool not found, the deploy/ rule checks will skip (sudo apt-get install -y --no-install-recommends prometheus)"
+    return 0
+  fi
+  say "installing prometheus (for promtool)"
+  local log="$state/apt-prometheus.log" running
+  running=$(pidof prometheus || true)
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq --no-install-recommends prometheus >"$log" 2>&1 \
+    && ! { apt-get update -qq >>"$log" 2>&1 && apt-get install -y -qq --no-install-recommends prometheus >>"$log" 2>&1; }; then
+    say "warning: could not install prometheus (for promtool), see $log; the deploy/ rule checks will skip"
+    return 0
+  fi
+  if [[ -z $running ]]; then prometheus_daemon_stop; fi
+  command -v promtool >/dev/null || say "warning: prometheus installed but promtool is not on PATH"
+  return 0
+}
+
+# prometheus_daemon_stop stops the daemon the package's install started: the systemd unit,
+# or the init script's start-stop-daemon process (pidfile /run/prometheus/prometheus.pid).
+prometheus_daemon_stop() {
+  if [[ -d /run/systemd/system ]] && systemctl is-active --quiet prometheus 2>/dev/null; then
+    if systemctl disable --now --quiet prometheus >>"$state/apt-prometheus.log" 2>&1; then
+      say "stopped and disabled the prometheus service the package started"
+    else
+      say "warning: the prometheus package started a prometheus service; stop it with: systemctl disable --now prometheus"
+    fi
+    return 0
+  fi
+  local pidfile=/run/prometheus/prometheus.pid pid
+  [[ -f $pidfile ]] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    local i; for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    say "stopped the prometheus daemon the package started"
+  fi
+  rm -f "$pidfile"
+}
+
 redact() { sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#' <<<"$1"; }
 
 case ${1:-up} in
@@ -189,6 +240,7 @@ case ${1:-up} in
     mkdir -p "$state"
     pg_up
     redis_up
+    promtool_up
     # A local HS256 secret for dashboard session tokens (`reconlayer admin
     # session-token`), made once per checkout; production sets its own or a JWKS URL.
     if [[ -z ${RECONLAYER_SESSION_SECRET:-} ]]; then
@@ -207,5 +259,9 @@ case ${1:-up} in
     parse_url "$REDIS_URL"
     if redis_ping "${u_host:-127.0.0.1}" "${u_port:-6379}"; then say "redis: up ($REDIS_URL)"; else say "redis: down"; fi
     ;;
-  *) die "usage: $0 up|down|status" ;;
+  promtool)
+    mkdir -p "$state"
+    promtool_up
+    ;;
+  *) die "usage: $0 up|down|status|promtool" ;;
 esac
