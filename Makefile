@@ -13,10 +13,10 @@ SERVICES            := deploy/local/services.sh
 WITH_ENV            := source .local/env &&
 GO_TEST_FLAGS       ?= -race -count=1 -timeout 15m
 
-.PHONY: help services services-down run build test fuzz lint generate bench ci
+.PHONY: help services services-down run build test test-faults fuzz lint generate bench ci
 
 help:
-	@echo "make run | test | fuzz | services | services-down | build | lint | generate | bench | ci"
+	@echo "make run | test | test-faults | fuzz | services | services-down | build | lint | generate | bench | ci"
 
 services: ## start (or reuse) local Postgres and Redis; writes .local/env
 	@$(SERVICES) up >/dev/null
@@ -36,9 +36,20 @@ build:
 # take 1 to 6 s per target here.
 FUZZTIME ?= 5000x
 
-test: services ## the whole suite, against real Postgres and Redis, then a short fuzz of every parser
-	$(WITH_ENV) go test $(GO_TEST_FLAGS) ./...
+# The fleet and the fault scenarios (several processes each) run apart so
+# that their counts are printed; `make test` runs them too.
+FAULT_TESTS := ^(TestFleet|TestFault)
+
+test: services ## the whole suite, against real Postgres and Redis, then the fleet and fault scenarios, then a short fuzz of every parser
+	$(WITH_ENV) go test $(GO_TEST_FLAGS) -skip '$(FAULT_TESTS)' ./...
+	$(MAKE) --no-print-directory test-faults
 	$(MAKE) --no-print-directory fuzz
+
+test-faults: services ## the fleet on one machine and each fault scenario, with their counts (full output when one fails)
+	@out=$$(mktemp); \
+	if $(WITH_ENV) go test $(GO_TEST_FLAGS) -v -run '$(FAULT_TESTS)' ./cmd/reconlayer/ >$$out 2>&1; then \
+	  grep -E '^(--- |fleet:|fault:|ok )' $$out; rm -f $$out; \
+	else cat $$out; rm -f $$out; exit 1; fi
 
 fuzz: ## each file parser, the URL check and the ledger-run engine fuzzed for FUZZTIME (go test -fuzz takes one target at a time)
 	@for t in FuzzCAMT FuzzCAMTLex FuzzBAI2 FuzzMT940 FuzzCSV FuzzProfileDecimal; do \

@@ -419,11 +419,11 @@ type e2eHook struct {
 	body   []byte
 }
 
-// TestWorkerKilledMidBatchLosesNothing: api, worker and scheduler run as
+// TestFaultWorkerKilledMidBatchLosesNothing: api, worker and scheduler run as
 // separate processes; a worker is SIGKILLed while it works through a backlog
 // of evidence, and a new one finishes it. Every record ends matched exactly
 // once (DESIGN §1: a worker killed mid-task leaves the state of one clean run).
-func TestWorkerKilledMidBatchLosesNothing(t *testing.T) {
+func TestFaultWorkerKilledMidBatchLosesNothing(t *testing.T) {
 	t.Parallel()
 	const n = 300
 	// How long the second worker may take, after the kill, to finish what
@@ -590,6 +590,9 @@ func TestWorkerKilledMidBatchLosesNothing(t *testing.T) {
 	require.Equal(t, n, e2eCount(t, pool, "SELECT count(DISTINCT raw_record_id) FROM audit_events WHERE event_type = 'evidence.received'"))
 	require.Equal(t, n, e2eCount(t, pool, "SELECT count(*) FROM audit_events WHERE event_type = 'leg.normalized'"))
 	require.Zero(t, e2eCount(t, pool, "SELECT count(*) FROM task_outbox"), "the outbox is empty once everything is handled")
+	fmt.Printf("fault: worker SIGKILLed mid-batch: accepted %d, present %d, duplicates %d\n", n,
+		e2eCount(t, pool, "SELECT count(*) FROM raw_records"),
+		e2eCount(t, pool, "SELECT count(*) - count(DISTINCT raw_record_id) FROM flow_legs"))
 
 	second.stop(t)
 	other.stop(t)
@@ -616,10 +619,10 @@ func e2eRedisUp(t *testing.T, p *e2eProc, addr string) {
 	}
 }
 
-// TestRedisDownNothingLost: with Redis gone, evidence is still accepted
+// TestFaultRedisDownNothingLost: with Redis gone, evidence is still accepted
 // (202) because Postgres has it with its outbox row; once Redis is back, the
 // scheduler's outbox sweep queues it and the case reconciles, once.
-func TestRedisDownNothingLost(t *testing.T) {
+func TestFaultRedisDownNothingLost(t *testing.T) {
 	t.Parallel()
 	redisBin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -707,6 +710,9 @@ func TestRedisDownNothingLost(t *testing.T) {
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM audit_events WHERE event_type = 'evidence.received' AND raw_record_id = $1", rawID))
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM match_links WHERE status = 'active' AND case_id = $1", caseID))
 	require.Zero(t, e2eCount(t, pool, "SELECT count(*) FROM task_outbox"))
+	fmt.Printf("fault: Redis killed during ingest and restarted empty: accepted 1, present %d, duplicates %d\n",
+		e2eCount(t, pool, "SELECT count(*) FROM raw_records"),
+		e2eCount(t, pool, "SELECT count(*) - count(DISTINCT raw_record_id) FROM flow_legs"))
 
 	// Still answering with the new Redis; the evidence reads back as matched.
 	require.NoError(t, e2eWaitReady(all, base, 30*time.Second))
