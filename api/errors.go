@@ -27,6 +27,7 @@ const (
 	CodeUnsupportedMediaType       = "unsupported_media_type"
 	CodeInternal                   = "internal_error"
 	CodeServiceUnavailable         = "service_unavailable"
+	CodeOverloaded                 = "overloaded"
 )
 
 // Issue locates one validation failure (see validate.Issue).

@@ -60,6 +60,10 @@ type Options struct {
 	Webhooks           egress.Policy       // which endpoint URLs are accepted
 	WebhookTimeout     time.Duration       // one webhook attempt (bounds its task)
 	AdminQueues        bool                // serve asynq's web UI at /admin/queues (dashboard sessions only)
+	// OverloadQueueLatency refuses evidence writes (503 overloaded) while
+	// the match queue's oldest pending task is older than this. 0 disables
+	// it, so it is the one setting NewRouter does not default.
+	OverloadQueueLatency time.Duration
 }
 
 // DefaultOptions are the documented defaults (DESIGN §3).
@@ -73,6 +77,9 @@ func DefaultOptions() Options {
 		EnqueueTimeout:     time.Second,
 		WebhookTimeout:     10 * time.Second,
 		MaxImportBytes:     50 << 20,
+		// A minute behind is far past the 2 s evidence wait: nobody gets an
+		// outcome in time any more, and Redis keeps growing.
+		OverloadQueueLatency: time.Minute,
 	}
 }
 
@@ -97,6 +104,7 @@ type server struct {
 	imports       *importer.Service
 	ledgers       *ledger.Service
 	expected      *expected.Service
+	backlog       *backlog // nil: evidence writes are never refused for load
 }
 
 // NewRouter builds the gin engine with every route and middleware.
@@ -148,6 +156,9 @@ func NewRouter(d Deps) *gin.Engine {
 		imports:       importer.New(d.Pool, d.Logger),
 		ledgers:       ledger.New(d.Pool),
 		expected:      expected.New(d.Pool),
+	}
+	if o.OverloadQueueLatency > 0 {
+		s.backlog = newBacklog(d.Redis, tasks.QueueMatch, d.Logger)
 	}
 
 	r := gin.New()
@@ -232,9 +243,11 @@ func NewRouter(d Deps) *gin.Engine {
 
 	ev := v1.Group("/evidence")
 	evWrite := requireScope("evidence:write")
-	ev.POST("/provider", evWrite, s.idempotent, submitEvidence[providerRequest](s, evidence.SourceProvider))
-	ev.POST("/onchain", evWrite, s.idempotent, submitEvidence[onchainRequest](s, evidence.SourceOnchain))
-	ev.POST("/bank", evWrite, s.idempotent, submitEvidence[bankRequest](s, evidence.SourceBank))
+	// Overload is checked before the idempotency claim: a refused write
+	// stores nothing and its retry with the same key runs afresh.
+	ev.POST("/provider", evWrite, s.admitEvidence, s.idempotent, submitEvidence[providerRequest](s, evidence.SourceProvider))
+	ev.POST("/onchain", evWrite, s.admitEvidence, s.idempotent, submitEvidence[onchainRequest](s, evidence.SourceOnchain))
+	ev.POST("/bank", evWrite, s.admitEvidence, s.idempotent, submitEvidence[bankRequest](s, evidence.SourceBank))
 	evRead := requireAnyScope("evidence:write", "reconciliation_cases:read")
 	ev.GET("", evRead, s.listEvidence)
 	ev.GET("/:id", evRead, s.getEvidence)

@@ -67,6 +67,10 @@ type Config struct {
 	// AdminQueues serves asynq's web UI at /admin/queues on the api, to
 	// dashboard sessions only (RECONLAYER_ADMIN_QUEUES).
 	AdminQueues bool
+	// OverloadQueueLatency is how far behind the match queue may fall
+	// before the api refuses evidence writes with 503 overloaded
+	// (RECONLAYER_OVERLOAD_QUEUE_LATENCY; 0s or off: never).
+	OverloadQueueLatency time.Duration
 }
 
 // Webhooks tunes outbound webhooks.
@@ -187,6 +191,9 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	if cfg.AdminQueues, err = boolean("RECONLAYER_ADMIN_QUEUES", get("RECONLAYER_ADMIN_QUEUES", "false")); err != nil {
 		return Config{}, err
 	}
+	if cfg.OverloadQueueLatency, err = overloadLatency(get("RECONLAYER_OVERLOAD_QUEUE_LATENCY", "60s")); err != nil {
+		return Config{}, err
+	}
 	if cfg.Webhooks, err = webhooks(get); err != nil {
 		return Config{}, err
 	}
@@ -229,6 +236,19 @@ func duration(name, raw string, lo, hi time.Duration) (time.Duration, error) {
 	d, err := time.ParseDuration(raw)
 	if err != nil || d < lo || d > hi {
 		return 0, &Error{name, fmt.Sprintf("%q is not a duration from %s to %s", raw, lo, hi)}
+	}
+	return d, nil
+}
+
+// overloadLatency is a duration from 1s (the api reads the queue's latency
+// once a second) to 24h, or 0s / off to never refuse.
+func overloadLatency(raw string) (time.Duration, error) {
+	if strings.EqualFold(raw, "off") {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || (d != 0 && (d < time.Second || d > 24*time.Hour)) {
+		return 0, &Error{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", fmt.Sprintf("%q is not a duration from 1s to 24h, or 0s or off to disable", raw)}
 	}
 	return d, nil
 }

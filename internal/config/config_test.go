@@ -95,6 +95,11 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_WEBHOOK_ALLOW_INSECURE", "maybe"},
 		{"RECONLAYER_WEBHOOK_ALLOW_PRIVATE", "on"},
 		{"RECONLAYER_ADMIN_QUEUES", "enabled"},
+		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "-1s"},
+		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "500ms"},
+		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "48h"},
+		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "60"},
+		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "false"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			t.Parallel()
@@ -148,4 +153,16 @@ func TestWebhookSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Webhooks{Concurrency: 8, PerEndpoint: 2, Timeout: 3 * time.Second, DisableAfter: 24 * time.Hour,
 		AllowInsecure: true, AllowPrivate: true}, cfg.Webhooks)
+}
+
+func TestOverloadQueueLatency(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadFrom(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, time.Minute, cfg.OverloadQueueLatency)
+	for value, want := range map[string]time.Duration{"90s": 90 * time.Second, "1s": time.Second, "0s": 0, "0": 0, "off": 0, " OFF ": 0} {
+		cfg, err := LoadFrom(env(map[string]string{"RECONLAYER_OVERLOAD_QUEUE_LATENCY": value}))
+		require.NoError(t, err, value)
+		require.Equal(t, want, cfg.OverloadQueueLatency, "%q (0: never refuse)", value)
+	}
 }
