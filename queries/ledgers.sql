@@ -100,11 +100,14 @@ WHERE id = @id AND deleted_at IS NULL AND status = ANY(@from_statuses::text[])
 RETURNING *;
 
 -- name: StartLedgerRunMatch :one
--- An auto-match takes the run, unless another holds it (running, and
--- heard of within stale_after).
-UPDATE ledger_runs SET status = 'running', error = NULL, updated_at = now()
+-- An auto-match task takes the run, unless another task holds it (running,
+-- and heard of within stale_seconds). The holding task itself, delivered
+-- again because its worker died, takes it back at once.
+UPDATE ledger_runs SET status = 'running', error = NULL, match_task_id = @task_id::text, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
-  AND (status IN ('pending', 'completed', 'failed') OR (status = 'running' AND updated_at < now() - make_interval(secs => sqlc.arg(stale_seconds)::integer)))
+  AND (status IN ('pending', 'completed', 'failed')
+       OR (status = 'running' AND (match_task_id = @task_id::text
+           OR updated_at < now() - make_interval(secs => sqlc.arg(stale_seconds)::integer))))
 RETURNING *;
 
 -- name: CompleteLedgerRun :one

@@ -132,7 +132,7 @@ const completeLedgerRun = `-- name: CompleteLedgerRun :one
 UPDATE ledger_runs SET status = 'completed', error = NULL, completed_at = now(), updated_at = now(),
     matched_count = (SELECT count(*) FROM ledger_matches m WHERE m.run_id = $1 AND m.status <> 'rejected')
 WHERE ledger_runs.id = $1 AND status = 'running'
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 func (q *Queries) CompleteLedgerRun(ctx context.Context, id uuid.UUID) (LedgerRun, error) {
@@ -156,6 +156,7 @@ func (q *Queries) CompleteLedgerRun(ctx context.Context, id uuid.UUID) (LedgerRu
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -442,7 +443,7 @@ const createLedgerRun = `-- name: CreateLedgerRun :one
 INSERT INTO ledger_runs (organization_id, ledger_id, account_id, mode, source_type, note, idempotency_key, window_days, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (organization_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND deleted_at IS NULL DO NOTHING
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 type CreateLedgerRunParams struct {
@@ -488,6 +489,7 @@ func (q *Queries) CreateLedgerRun(ctx context.Context, arg CreateLedgerRunParams
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -545,7 +547,7 @@ func (q *Queries) DecideLedgerMatch(ctx context.Context, arg DecideLedgerMatchPa
 const deleteLedgerRun = `-- name: DeleteLedgerRun :one
 UPDATE ledger_runs SET deleted_at = now(), updated_at = now()
 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL AND status <> 'running'
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 type DeleteLedgerRunParams struct {
@@ -574,6 +576,7 @@ func (q *Queries) DeleteLedgerRun(ctx context.Context, arg DeleteLedgerRunParams
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -884,7 +887,7 @@ func (q *Queries) GetLedgerMatch(ctx context.Context, arg GetLedgerMatchParams) 
 }
 
 const getLedgerRun = `-- name: GetLedgerRun :one
-SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at FROM ledger_runs WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL
+SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id FROM ledger_runs WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL
 `
 
 type GetLedgerRunParams struct {
@@ -913,12 +916,13 @@ func (q *Queries) GetLedgerRun(ctx context.Context, arg GetLedgerRunParams) (Led
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
 
 const getLedgerRunByID = `-- name: GetLedgerRunByID :one
-SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at FROM ledger_runs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id FROM ledger_runs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetLedgerRunByID(ctx context.Context, id uuid.UUID) (LedgerRun, error) {
@@ -942,12 +946,13 @@ func (q *Queries) GetLedgerRunByID(ctx context.Context, id uuid.UUID) (LedgerRun
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
 
 const getLedgerRunByKey = `-- name: GetLedgerRunByKey :one
-SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at FROM ledger_runs WHERE organization_id = $1 AND idempotency_key = $2 AND deleted_at IS NULL
+SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id FROM ledger_runs WHERE organization_id = $1 AND idempotency_key = $2 AND deleted_at IS NULL
 `
 
 type GetLedgerRunByKeyParams struct {
@@ -976,6 +981,7 @@ func (q *Queries) GetLedgerRunByKey(ctx context.Context, arg GetLedgerRunByKeyPa
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -1272,7 +1278,7 @@ func (q *Queries) ItemInActiveMatch(ctx context.Context, itemID *uuid.UUID) (boo
 }
 
 const latestOpenLedgerRun = `-- name: LatestOpenLedgerRun :one
-SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at FROM ledger_runs
+SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id FROM ledger_runs
 WHERE organization_id = $1 AND ledger_id = $2 AND deleted_at IS NULL AND status <> 'closed'
 ORDER BY created_at DESC, id DESC
 LIMIT 1
@@ -1304,6 +1310,7 @@ func (q *Queries) LatestOpenLedgerRun(ctx context.Context, arg LatestOpenLedgerR
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -1445,7 +1452,7 @@ func (q *Queries) ListLedgerEntries(ctx context.Context, arg ListLedgerEntriesPa
 }
 
 const listLedgerRuns = `-- name: ListLedgerRuns :many
-SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at FROM ledger_runs
+SELECT id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id FROM ledger_runs
 WHERE organization_id = $1 AND deleted_at IS NULL
   AND ($2::uuid IS NULL OR ledger_id = $2)
   AND ($3::text IS NULL OR status = $3)
@@ -1494,6 +1501,7 @@ func (q *Queries) ListLedgerRuns(ctx context.Context, arg ListLedgerRunsParams) 
 			&i.UpdatedAt,
 			&i.CompletedAt,
 			&i.DeletedAt,
+			&i.MatchTaskID,
 		); err != nil {
 			return nil, err
 		}
@@ -1596,7 +1604,7 @@ UPDATE ledger_runs SET status = $1::text, error = $2,
     completed_at = CASE WHEN $1::text IN ('completed', 'failed') THEN now() ELSE completed_at END,
     updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL AND status = ANY($4::text[])
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 type MoveLedgerRunParams struct {
@@ -1633,6 +1641,7 @@ func (q *Queries) MoveLedgerRun(ctx context.Context, arg MoveLedgerRunParams) (L
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -2332,21 +2341,25 @@ func (q *Queries) RunStatements(ctx context.Context, runID uuid.UUID) ([][]byte,
 }
 
 const startLedgerRunMatch = `-- name: StartLedgerRunMatch :one
-UPDATE ledger_runs SET status = 'running', error = NULL, updated_at = now()
-WHERE id = $1 AND deleted_at IS NULL
-  AND (status IN ('pending', 'completed', 'failed') OR (status = 'running' AND updated_at < now() - make_interval(secs => $2::integer)))
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+UPDATE ledger_runs SET status = 'running', error = NULL, match_task_id = $1::text, updated_at = now()
+WHERE id = $2 AND deleted_at IS NULL
+  AND (status IN ('pending', 'completed', 'failed')
+       OR (status = 'running' AND (match_task_id = $1::text
+           OR updated_at < now() - make_interval(secs => $3::integer))))
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 type StartLedgerRunMatchParams struct {
+	TaskID       string
 	ID           uuid.UUID
 	StaleSeconds int32
 }
 
-// An auto-match takes the run, unless another holds it (running, and
-// heard of within stale_after).
+// An auto-match task takes the run, unless another task holds it (running,
+// and heard of within stale_seconds). The holding task itself, delivered
+// again because its worker died, takes it back at once.
 func (q *Queries) StartLedgerRunMatch(ctx context.Context, arg StartLedgerRunMatchParams) (LedgerRun, error) {
-	row := q.db.QueryRow(ctx, startLedgerRunMatch, arg.ID, arg.StaleSeconds)
+	row := q.db.QueryRow(ctx, startLedgerRunMatch, arg.TaskID, arg.ID, arg.StaleSeconds)
 	var i LedgerRun
 	err := row.Scan(
 		&i.ID,
@@ -2366,6 +2379,7 @@ func (q *Queries) StartLedgerRunMatch(ctx context.Context, arg StartLedgerRunMat
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }
@@ -2449,7 +2463,7 @@ func (q *Queries) UpdateLedgerMatchNote(ctx context.Context, arg UpdateLedgerMat
 const updateLedgerRunNote = `-- name: UpdateLedgerRunNote :one
 UPDATE ledger_runs SET note = $1, updated_at = now()
 WHERE organization_id = $2 AND id = $3 AND deleted_at IS NULL
-RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at
+RETURNING id, organization_id, ledger_id, account_id, mode, source_type, status, note, idempotency_key, window_days, matched_count, error, created_by, created_at, updated_at, completed_at, deleted_at, match_task_id
 `
 
 type UpdateLedgerRunNoteParams struct {
@@ -2479,6 +2493,7 @@ func (q *Queries) UpdateLedgerRunNote(ctx context.Context, arg UpdateLedgerRunNo
 		&i.UpdatedAt,
 		&i.CompletedAt,
 		&i.DeletedAt,
+		&i.MatchTaskID,
 	)
 	return i, err
 }

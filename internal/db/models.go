@@ -316,6 +316,7 @@ type LedgerRun struct {
 	UpdatedAt      time.Time
 	CompletedAt    *time.Time
 	DeletedAt      *time.Time
+	MatchTaskID    *string
 }
 
 type LedgerRunFile struct {

@@ -395,9 +395,11 @@ func toItem(run db.LedgerRun, src db.LedgerRunSource, s *statement.Statement, e 
 // Discrepancies still open from an earlier auto-match are replaced.
 func (w *Worker) AutoMatch(ctx context.Context, t Task, taskID string) error {
 	// One auto-match of a run at a time: another waits for it (its task
-	// is retried), unless it has not been heard of for the task timeout
-	// (its worker died).
-	run, err := w.q.StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: t.RunID, StaleSeconds: int32(autoMatchTimeout / time.Second)})
+	// is retried), unless it has not been heard of for the task timeout.
+	// This task delivered again (its worker died holding the run) takes
+	// the run back at once.
+	run, err := w.q.StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: t.RunID, TaskID: taskID,
+		StaleSeconds: int32(autoMatchTimeout / time.Second)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, gerr := w.q.GetLedgerRunByID(ctx, t.RunID)
 		if gerr == nil && cur.Status == RunRunning {
