@@ -652,6 +652,12 @@ func TestFaultRedisDownNothingLost(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, "%v", intent)
 	caseID, _ := intent["caseId"].(string)
 	require.NotEmpty(t, caseID)
+	// More intents, whose evidence keeps arriving while Redis is away.
+	const more = 40
+	for i := range more {
+		code, _, in := c.call(t, http.MethodPost, "/v1/payment-intents", e2eIntent(fmt.Sprintf("order_3%03d", i), "10.00"), nil)
+		require.Equal(t, http.StatusCreated, code, "%v", in)
+	}
 
 	redis1.kill(t)
 	downAt := time.Now()
@@ -680,6 +686,11 @@ func TestFaultRedisDownNothingLost(t *testing.T) {
 
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM raw_records WHERE id = $1 AND processed_at IS NULL", rawID))
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM task_outbox WHERE task_id = $1", "evidence:match:"+rawID))
+	for i := range more {
+		ref := fmt.Sprintf("order_3%03d", i)
+		code, _, r := c.call(t, http.MethodPost, "/v1/evidence/provider", e2eProviderEvidence("tr_"+ref, ref, "10.00"), nil)
+		require.Equal(t, http.StatusAccepted, code, "%v", r)
+	}
 	ok, werr := all.exited()
 	require.False(t, ok, "reconlayer all must survive Redis going away: %v", werr)
 
@@ -709,8 +720,13 @@ func TestFaultRedisDownNothingLost(t *testing.T) {
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM raw_records WHERE id = $1 AND processed_at IS NOT NULL AND match_status = 'matched'", rawID))
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM audit_events WHERE event_type = 'evidence.received' AND raw_record_id = $1", rawID))
 	require.Equal(t, 1, e2eCount(t, pool, "SELECT count(*) FROM match_links WHERE status = 'active' AND case_id = $1", caseID))
-	require.Zero(t, e2eCount(t, pool, "SELECT count(*) FROM task_outbox"))
-	fmt.Printf("fault: Redis killed during ingest and restarted empty: accepted 1, present %d, duplicates %d\n",
+	waitFor(t, time.Minute, "the evidence sent while Redis was away is matched", func() bool {
+		return e2eCount(t, pool, "SELECT count(*) FROM reconciliation_cases WHERE reconciliation_status = 'reconciled'") == 1+more
+	})
+	require.Equal(t, 1+more, e2eCount(t, pool, "SELECT count(*) FROM flow_legs"))
+	require.Equal(t, 1+more, e2eCount(t, pool, "SELECT count(*) FROM audit_events WHERE event_type = 'evidence.received'"))
+	waitFor(t, 30*time.Second, "the outbox empties", func() bool { return e2eCount(t, pool, "SELECT count(*) FROM task_outbox") == 0 })
+	fmt.Printf("fault: Redis killed during ingest and restarted empty: accepted %d, present %d, duplicates %d\n", 1+more,
 		e2eCount(t, pool, "SELECT count(*) FROM raw_records"),
 		e2eCount(t, pool, "SELECT count(*) - count(DISTINCT raw_record_id) FROM flow_legs"))
 
