@@ -43,10 +43,9 @@ func newWebhookServer(cfg WebhookConfig, d Deps) *asynq.Server {
 		TaskCheckInterval:        100 * time.Millisecond,
 		DelayedTaskCheckInterval: time.Second,
 		RetryDelayFunc:           webhookRetryDelay,
-		// A busy endpoint is back-pressure, not a failure.
-		IsFailure: func(err error) bool { return !errors.Is(err, webhook.ErrBusy) },
-		Logger:    asynqLogger{d.Logger.With("component", "asynq-webhooks")},
-		LogLevel:  asynq.WarnLevel,
+		IsFailure:                webhookFailure,
+		Logger:                   asynqLogger{d.Logger.With("component", "asynq-webhooks")},
+		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			if !errors.Is(err, webhook.ErrBusy) {
 				d.Logger.ErrorContext(ctx, "task failed", "task_type", t.Type(), "err", err.Error())
@@ -54,6 +53,9 @@ func newWebhookServer(cfg WebhookConfig, d Deps) *asynq.Server {
 		}),
 	})
 }
+
+// webhookFailure: a busy endpoint is back-pressure, not a failure.
+func webhookFailure(err error) bool { return !errors.Is(err, webhook.ErrBusy) }
 
 // webhookRetryDelay: a task whose endpoint was busy comes back within a
 // second; one that could not run (database away) backs off, at most a

@@ -93,7 +93,7 @@ func New(cfg Config, d Deps) *Worker {
 		}),
 	})
 	mux := asynq.NewServeMux()
-	mux.Use(instrument(d.Metrics.Tasks))
+	mux.Use(instrument(d.Metrics.Tasks, nil))
 	m := matcher.New(d.Pool)
 	hooks := cfg.Webhooks
 	if hooks.Concurrency == 0 {
@@ -109,7 +109,7 @@ func New(cfg Config, d Deps) *Worker {
 		dispatcher: webhook.NewDispatcher(d.Pool, enq, d.Logger), idle: hooks.DispatchIdle,
 	}
 	register(mux, d, m, w.batcher, client, w.dispatcher)
-	w.hooksMux.Use(instrument(d.Metrics.Tasks))
+	w.hooksMux.Use(instrument(d.Metrics.Tasks, webhookFailure))
 	w.hooksMux.Handle(webhook.TaskType, deliverWebhook(webhook.NewDeliverer(d.Pool, enq, d.Logger, hooks.DelivererConfig, d.Metrics.Webhooks)))
 	return w
 }

@@ -109,7 +109,7 @@ func New() *Registry {
 		Tasks: &Tasks{
 			Processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "reconlayer_tasks_processed_total",
-				Help: "Asynq tasks run by this worker, by task type and outcome (succeeded, failed).",
+				Help: "Asynq tasks run by this worker, by task type and outcome (succeeded, failed, deferred: back-pressure such as a busy webhook endpoint).",
 			}, []string{"task_type", "outcome"}),
 			Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 				Name:    "reconlayer_task_duration_seconds",
