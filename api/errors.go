@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
@@ -50,12 +52,26 @@ func NewError(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// unavailableRetryAfter is the Retry-After, in seconds, of a 503 for a
+// database that went away: a restart or failover takes seconds.
+const unavailableRetryAfter = 2
+
 // abort answers err in the envelope and stops the handler chain. An error that
 // is not an *Error is logged and answered as a 500 without its text, which may
 // hold internals.
 func abort(c *gin.Context, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case backend.Unavailable(err):
+		// Postgres away (restarting, failing over): nothing was written
+		// that a retry with the same Idempotency-Key would double.
+		slog.WarnContext(c.Request.Context(), "request failed: database unavailable", "err", err.Error(),
+			"method", c.Request.Method, "route", c.FullPath())
+		c.Header("Retry-After", strconv.Itoa(unavailableRetryAfter))
+		e = NewError(http.StatusServiceUnavailable, CodeServiceUnavailable,
+			"The database is unavailable; retry in a few seconds (with the same Idempotency-Key for writes).")
+	default:
 		slog.ErrorContext(c.Request.Context(), "request failed", "err", err.Error(),
 			"method", c.Request.Method, "route", c.FullPath())
 		e = NewError(http.StatusInternalServerError, CodeInternal, "An unexpected error occurred; the request id identifies it in our logs.")

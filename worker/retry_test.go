@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -19,5 +20,9 @@ func TestRetryDelay(t *testing.T) {
 	require.Equal(t, 100*time.Millisecond, retryDelay(0, deadlock, task))
 	require.Equal(t, 500*time.Millisecond, retryDelay(4, deadlock, task))
 	require.GreaterOrEqual(t, retryDelay(5, deadlock, task), time.Second, "a race lost five times backs off as usual")
-	require.GreaterOrEqual(t, retryDelay(0, errors.New("postgres down"), task), time.Second, "other failures back off as usual")
+	require.GreaterOrEqual(t, retryDelay(0, errors.New("boom"), task), time.Second, "other failures back off as usual")
+	gone := fmt.Errorf("match evidence: %w", io.ErrUnexpectedEOF)
+	require.Equal(t, time.Second, retryDelay(0, gone, task), "a database that went away is tried again soon")
+	require.Equal(t, 10*time.Second, retryDelay(9, gone, task))
+	require.Greater(t, retryDelay(10, gone, task), 10*time.Second, "then the usual backoff")
 }

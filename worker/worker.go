@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/expected"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 	"github.com/reconlayer/reconlayer/internal/importer"
@@ -118,7 +119,9 @@ func New(cfg Config, d Deps) *Worker {
 // one. A task whose worker died (its lease ran out) is retried at once: the
 // default backoff would add up to a minute to the lease itself. A deadlock
 // or serialization failure lost a race that is gone a moment later: retried
-// within a second, a few times, before the default backoff applies.
+// within a second, a few times, before the default backoff applies. A
+// database that went away (restart, failover) is retried every few seconds
+// for a while, so work resumes soon after it is back.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	var pgErr *pgconn.PgError
 	switch {
@@ -126,6 +129,9 @@ func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 		return 0
 	case errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && n < 5:
 		return time.Duration(100*(n+1)) * time.Millisecond
+	case backend.Unavailable(err) && n < 10:
+		// Postgres restarting or failing over: back within seconds.
+		return time.Duration(n+1) * time.Second
 	}
 	return asynq.DefaultRetryDelayFunc(n, err, t)
 }
