@@ -134,6 +134,18 @@ func (p *e2eProc) stop(t *testing.T) {
 	}
 }
 
+// e2eMigrateUp runs `reconlayer migrate up` with env and waits for it.
+func e2eMigrateUp(t *testing.T, env map[string]string) {
+	t.Helper()
+	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
+	select {
+	case <-migrate.done:
+		require.NoError(t, migrate.err, "migrate up")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("migrate up did not finish within 2 minutes")
+	}
+}
+
 // e2eEnv copies base and adds the pairs kv.
 func e2eEnv(base map[string]string, kv ...string) map[string]string {
 	out := make(map[string]string, len(base)+len(kv)/2)
@@ -447,13 +459,7 @@ func TestFaultWorkerKilledMidBatchLosesNothing(t *testing.T) {
 		// Few tasks at once keeps the backlog long enough to kill into.
 		"RECONLAYER_WORKER_CONCURRENCY": "2",
 	}
-	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
-	select {
-	case <-migrate.done:
-		require.NoError(t, migrate.err, "migrate up")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("migrate up did not finish within 2 minutes")
-	}
+	e2eMigrateUp(t, env)
 	_, base := e2eStartServing(t, "api", env, "api")
 	e2eStart(t, "scheduler", env, "scheduler")
 	_, key := e2eOrgAndKey(t, dbURL)

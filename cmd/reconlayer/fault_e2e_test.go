@@ -35,13 +35,7 @@ func faultEnv(t *testing.T, extra ...string) map[string]string {
 		"RECONLAYER_SESSION_SECRET":        adminSecret,
 		"RECONLAYER_RATE_LIMIT_PER_MINUTE": "1000000",
 	}, extra...)
-	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
-	select {
-	case <-migrate.done:
-		require.NoError(t, migrate.err, "migrate up")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("migrate up did not finish within 2 minutes")
-	}
+	e2eMigrateUp(t, env)
 	return env
 }
 
@@ -151,14 +145,7 @@ func autoMatchRun(t *testing.T, lines int, kill bool) autoMatched {
 		code, _, out := c.call(t, http.MethodPost, "/v1/ledgers/"+ledgerID+"/entries", map[string]any{"entries": batch}, nil)
 		require.Equal(t, http.StatusCreated, code, "%v", out)
 	}
-	code, _, run := c.call(t, http.MethodPost, "/v1/ledgers/reconciliation/runs", map[string]any{
-		"ledger_id": ledgerID, "mode": "manual", "source_type": "upload", "idempotency_key": "fault-run",
-	}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", run)
-	runID := run["id"].(string)
-	up := e2eMultipart(t, c, "/v1/ledgers/reconciliation/runs/"+runID+"/sources/upload", "file", "lines.csv", csv,
-		map[string]string{"idempotency_key": "fault-file"})
-	require.Equal(t, http.StatusCreated, up.code, "%s", up.body)
+	runID := e2eRunWithSource(t, c, ledgerID, "manual", "lines.csv", csv)
 
 	code, _, _, err := c.do(http.MethodPost, "/v1/ledgers/reconciliation/runs/"+runID+"/auto-match", nil,
 		map[string]string{"Prefer": "respond-async"})

@@ -190,13 +190,7 @@ func TestFaultPostgresRestartDuringIngest(t *testing.T) {
 		"RECONLAYER_IDEMPOTENCY_LEASE":  "10s",
 		"RECONLAYER_WORKER_CONCURRENCY": "8",
 	}
-	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
-	select {
-	case <-migrate.done:
-		require.NoError(t, migrate.err, "migrate up")
-	case <-time.After(time.Minute):
-		t.Fatal("migrate up did not finish within a minute")
-	}
+	e2eMigrateUp(t, env)
 	all, base := e2eStartServing(t, "all", env, "all")
 	_, key := e2eOrgAndKey(t, dbURL)
 	c := newE2EClient(base, key)

@@ -68,13 +68,7 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 		"RECONLAYER_DATABASE_MAX_CONNS":     "8",
 		"RECONLAYER_WEBHOOK_ALLOW_INSECURE": "true", "RECONLAYER_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
-	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
-	select {
-	case <-migrate.done:
-		require.NoError(t, migrate.err, "migrate up")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("migrate up did not finish within 2 minutes")
-	}
+	e2eMigrateUp(t, env)
 	_, api1 := e2eStartServing(t, "api-1", env, "api")
 	_, api2 := e2eStartServing(t, "api-2", env, "api")
 	for i := 1; i <= 3; i++ {
@@ -183,14 +177,7 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 		"booking_date": "2013-12-27", "reference": "EndToEndReference", "external_id": "GL-2",
 	}}}, nil)
 	require.Equal(t, http.StatusCreated, code)
-	code, _, run := c.call(t, http.MethodPost, "/v1/ledgers/reconciliation/runs", map[string]any{
-		"ledger_id": ledgerID, "mode": "automatic", "source_type": "upload", "idempotency_key": "fleet-run",
-	}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", run)
-	runID := run["id"].(string)
-	upload := e2eMultipart(t, c, "/v1/ledgers/reconciliation/runs/"+runID+"/sources/upload", "file", "statement.xml", content,
-		map[string]string{"idempotency_key": "fleet-file"})
-	require.Equal(t, http.StatusCreated, upload.code, "%s", upload.body)
+	runID := e2eRunWithSource(t, c, ledgerID, "automatic", "statement.xml", content)
 	t.Logf("workload sent in %s", time.Since(start).Round(time.Millisecond))
 
 	// Everything settles: every evidence record placed, the batch matched,
@@ -245,6 +232,20 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 	}
 	fmt.Printf("fleet: webhook events delivered %d, received %d, received twice %d\n", events, len(seen), twice)
 	require.Equal(t, events, len(seen))
+}
+
+// e2eRunWithSource opens a ledger run in mode and uploads file as its source.
+func e2eRunWithSource(t *testing.T, c *e2eClient, ledgerID, mode, name string, file []byte) string {
+	t.Helper()
+	code, _, run := c.call(t, http.MethodPost, "/v1/ledgers/reconciliation/runs", map[string]any{
+		"ledger_id": ledgerID, "mode": mode, "source_type": "upload", "idempotency_key": "run-" + uuid.NewString(),
+	}, nil)
+	require.Equal(t, http.StatusCreated, code, "%v", run)
+	runID := run["id"].(string)
+	up := e2eMultipart(t, c, "/v1/ledgers/reconciliation/runs/"+runID+"/sources/upload", "file", name, file,
+		map[string]string{"idempotency_key": "file-" + uuid.NewString()})
+	require.Equal(t, http.StatusCreated, up.code, "%s", up.body)
+	return runID
 }
 
 type e2eAnswer struct {

@@ -154,13 +154,7 @@ func TestEachProcessExposesItsMetrics(t *testing.T) {
 		"RECONLAYER_STATE_GAUGE_INTERVAL":   "1s",
 		"RECONLAYER_WEBHOOK_ALLOW_INSECURE": "true", "RECONLAYER_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
-	migrate := e2eStart(t, "migrate up", env, "migrate", "up")
-	select {
-	case <-migrate.done:
-		require.NoError(t, migrate.err, "migrate up")
-	case <-time.After(2 * time.Minute):
-		t.Fatal("migrate up did not finish within 2 minutes")
-	}
+	e2eMigrateUp(t, env)
 	_, apiBase := e2eStartServing(t, "api", e2eEnv(env, "RECONLAYER_METRICS_ADDR", "off"), "api")
 	_, workerBase := e2eStartMetrics(t, "worker", env, "worker")
 	_, schedulerBase := e2eStartMetrics(t, "scheduler", env, "scheduler")
