@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/idempotency"
 )
 
@@ -73,8 +75,37 @@ func (s *server) idempotent(c *gin.Context) {
 	// A request that did not complete (validation error, failure, rollback)
 	// gives the key back so that a corrected retry runs afresh.
 	if !claim.Completed() || c.Writer.Status() >= 500 {
-		if err := claim.Release(context.WithoutCancel(c.Request.Context())); err != nil {
+		err := claim.Release(context.WithoutCancel(c.Request.Context()))
+		switch {
+		case err == nil:
+		case backend.Unavailable(err):
+			// The database that failed the request is away: give the key
+			// back once it returns, or every retry would be refused as in
+			// progress until the lease runs out.
+			go s.releaseLater(claim)
+		default:
 			s.logger.ErrorContext(c.Request.Context(), "release idempotency key", "err", err.Error())
+		}
+	}
+}
+
+// releaseRetry is how often releaseLater tries again.
+const releaseRetry = 500 * time.Millisecond
+
+// releaseLater retries a claim's release while the database is unavailable,
+// for at most the lease: past it, the claim is free anyway.
+func (s *server) releaseLater(claim *idempotency.Claim) {
+	deadline := time.Now().Add(s.opts.IdempotencyLease)
+	for time.Now().Before(deadline) {
+		time.Sleep(releaseRetry)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := claim.Release(ctx)
+		cancel()
+		if err == nil || !backend.Unavailable(err) {
+			if err != nil {
+				s.logger.Error("release idempotency key", "err", err.Error())
+			}
+			return
 		}
 	}
 }

@@ -184,10 +184,11 @@ func TestFaultPostgresRestartDuringIngest(t *testing.T) {
 		"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "RECONLAYER_METRICS_ADDR": "off",
 		"RECONLAYER_EVIDENCE_WAIT":         "5s",
 		"RECONLAYER_RATE_LIMIT_PER_MINUTE": "1000000",
-		// A request cut off by the outage cannot give its key back (the
-		// release needs Postgres too): its retry waits out the lease, 60 s
-		// by default, which is longer than this test should take.
-		"RECONLAYER_IDEMPOTENCY_LEASE":  "10s",
+		// Far longer than the test: a request cut off by the outage must
+		// give its key back once Postgres returns (the api retries the
+		// release), not when the lease runs out, or its retries would be
+		// refused as in progress past every deadline here.
+		"RECONLAYER_IDEMPOTENCY_LEASE":  "10m",
 		"RECONLAYER_WORKER_CONCURRENCY": "8",
 	}
 	e2eMigrateUp(t, env)
