@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -40,11 +39,6 @@ type Service struct {
 
 // New builds the service.
 func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool, q: db.New(pool)} }
-
-func uniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
 
 // Page is a keyset page request: rows older than the cursor, newest first.
 type Page struct {
@@ -96,7 +90,7 @@ func (s *Service) CreateAccount(ctx context.Context, org uuid.UUID, in AccountIn
 			OrganizationID: org, Name: in.Name, Currency: in.Currency, AccountNumber: in.AccountNumber,
 			RoutingNumber: in.RoutingNumber, Iban: in.IBAN, Bic: in.BIC, Metadata: in.Metadata,
 		})
-		if uniqueViolation(err) {
+		if fault.UniqueViolation(err) {
 			return a, &fault.ConflictError{Code: "internal_account_conflict",
 				Msg: "Another internal account of the organization has this IBAN or account number."}
 		}

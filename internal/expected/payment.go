@@ -75,7 +75,7 @@ func (s *Service) CreatePayment(ctx context.Context, org uuid.UUID, in PaymentIn
 			return Created{}, err
 		}
 		e, err := q.CreateExpectedPayment(ctx, p.create(org))
-		if uniqueViolation(err) {
+		if fault.UniqueViolation(err) {
 			return Created{}, externalIDConflict(in.ExternalID)
 		}
 		if err != nil {
@@ -390,7 +390,7 @@ func (s *Service) UpdatePayment(ctx context.Context, org, id uuid.UUID, in Payme
 			StatementDescriptor: c.StatementDescriptor, RemittanceInformation: c.RemittanceInformation, ExternalID: c.ExternalID,
 			Metadata: c.Metadata, ReconciliationRuleVariables: c.ReconciliationRuleVariables,
 		})
-		if uniqueViolation(err) {
+		if fault.UniqueViolation(err) {
 			return Created{}, externalIDConflict(in.ExternalID)
 		}
 		if err != nil {

@@ -72,7 +72,7 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 			CounterpartyAccountNumber: in.CounterpartyAccountNumber, CounterpartyRoutingNumber: in.CounterpartyRoutingNumber,
 			CounterpartyIban: in.CounterpartyIBAN, ExternalID: in.ExternalID, Metadata: in.Metadata,
 		})
-		if uniqueViolation(err) {
+		if fault.UniqueViolation(err) {
 			return TransactionCreated{}, &fault.ConflictError{Code: "transaction_conflict",
 				Msg:     fmt.Sprintf("Another transaction has external_id %q.", deref(in.ExternalID)),
 				Details: map[string]any{"external_id": deref(in.ExternalID)}}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // InputError is a request the data refuses (an unknown account, bounds that
@@ -50,4 +51,12 @@ func NotFound[T any](v T, err error, nf error, what string) (T, error) {
 		return v, fmt.Errorf("read %s: %w", what, err)
 	}
 	return v, nil
+}
+
+// UniqueViolation reports whether err is Postgres refusing a duplicate
+// (23505): the write collided with a stored row, which callers turn into a
+// ConflictError naming what collided.
+func UniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }

@@ -494,7 +494,7 @@ func (s *Service) ManualMatch(ctx context.Context, org, runID uuid.UUID, itemIDs
 			members = append(members, db.CopyMatchMembersParams{MatchID: m.ID, RunID: runID, EntryID: &e.ID})
 		}
 		if _, err := q.CopyMatchMembers(ctx, members); err != nil {
-			if isUniqueViolation(err) {
+			if fault.UniqueViolation(err) {
 				return struct{}{}, &fault.ConflictError{Code: "entry_already_matched", Msg: "A line or GL entry of this match is in another active match; reject that match first."}
 			}
 			return struct{}{}, fmt.Errorf("record match members: %w", err)
