@@ -2,7 +2,6 @@ package expected
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -85,12 +84,7 @@ func (s *Service) RecordStatementLines(ctx context.Context, org, batchID uuid.UU
 			byAccount[a.ID] = p
 			order = append(order, a.ID)
 		}
-		ids := l.Identifiers
-		if ids == nil {
-			ids = map[string]string{}
-		}
-		raw, _ := json.Marshal(ids)
-		key, _ := json.Marshal(Normalize(ids))
+		raw, key := identifiersJSON(l.Identifiers)
 		p.Directions = append(p.Directions, l.Direction)
 		p.Amounts = append(p.Amounts, minor)
 		p.Currencies = append(p.Currencies, l.Currency)

@@ -59,12 +59,7 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 		if in.Currency != nil {
 			cur = strings.ToUpper(*in.Currency)
 		}
-		ids := in.CustomIdentifiers
-		if ids == nil {
-			ids = map[string]string{}
-		}
-		raw, _ := json.Marshal(ids)
-		key, _ := json.Marshal(Normalize(ids))
+		raw, key := identifiersJSON(in.CustomIdentifiers)
 		t, err := q.CreateTransaction(ctx, db.CreateTransactionParams{
 			OrganizationID: org, InternalAccountID: in.InternalAccountID, Direction: in.Direction, Amount: in.Amount,
 			Currency: cur, AsOfDate: Date(&in.AsOfDate), Posted: in.Posted, Type: in.Type, VendorDescription: in.VendorDescription,
@@ -83,6 +78,17 @@ func (s *Service) CreateTransaction(ctx context.Context, org uuid.UUID, in Trans
 		job := MatchJob(org, "transaction:"+t.ID.String())
 		return TransactionCreated{Transaction: t, Job: job}, tasks.Record(ctx, q, job)
 	}, finish)
+}
+
+// identifiersJSON is a transaction's custom identifiers as given, and as the
+// matcher compares them (Normalize).
+func identifiersJSON(ids map[string]string) (raw, key []byte) {
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	raw, _ = json.Marshal(ids)
+	key, _ = json.Marshal(Normalize(ids))
+	return raw, key
 }
 
 // GetTransaction reads one transaction.
