@@ -273,6 +273,18 @@ func e2eProviderEvidence(transferID, ref, amount string) map[string]any {
 	}
 }
 
+// e2eWebhookEndpoint subscribes url to events with a dashboard session
+// (endpoints need one) and returns the endpoint as created.
+func e2eWebhookEndpoint(t *testing.T, base, dbURL, org, url string, events ...string) map[string]any {
+	t.Helper()
+	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": dbURL, "RECONLAYER_SESSION_SECRET": adminSecret},
+		"session-token", "--org", org, "--user", "me")["token"].(string)
+	code, _, endpoint := newE2EClient(base, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
+		map[string]any{"url": url, "subscribedEvents": events}, nil)
+	require.Equal(t, http.StatusCreated, code, "%v", endpoint)
+	return endpoint
+}
+
 // e2eOrgAndKey bootstraps an organization and an API key with every scope
 // through `reconlayer admin`, which needs only DATABASE_URL.
 func e2eOrgAndKey(t *testing.T, dbURL string) (org, key string) {
@@ -337,11 +349,7 @@ func TestQuickstartWalkthrough(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(receiver.Close)
-	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": dbURL, "RECONLAYER_SESSION_SECRET": adminSecret},
-		"session-token", "--org", org, "--user", "me")["token"].(string)
-	code, _, endpoint := newE2EClient(base, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
-		map[string]any{"url": receiver.URL + "/reconlayer", "subscribedEvents": []string{"payment_intent.created", "reconciliation_case.reconciled"}}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", endpoint)
+	endpoint := e2eWebhookEndpoint(t, base, dbURL, org, receiver.URL+"/reconlayer", "payment_intent.created", "reconciliation_case.reconciled")
 	secret, _ := endpoint["secret"].(string)
 
 	// Step 2: the payment intent.

@@ -127,24 +127,7 @@ func autoMatchRun(t *testing.T, lines int, kill bool) autoMatched {
 	pool := e2ePool(t, env["DATABASE_URL"])
 
 	csv, entries := generateRun(lines)
-	code, _, ledger := c.call(t, http.MethodPost, "/v1/ledgers", map[string]any{"name": "Books"}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", ledger)
-	ledgerID := ledger["id"].(string)
-	code, _, _ = c.call(t, http.MethodPost, "/v1/ledgers/"+ledgerID+"/accounts", map[string]any{"name": "Bank", "code": "1200", "currency": "EUR"}, nil)
-	require.Equal(t, http.StatusCreated, code)
-	for start := 0; start < len(entries); start += 10_000 {
-		batch := make([]map[string]any, 0, 10_000)
-		for _, e := range entries[start:min(start+10_000, len(entries))] {
-			m := map[string]any{"account": e.Account, "direction": e.Direction, "amount": e.Amount.String(), "currency": e.Currency,
-				"booking_date": e.BookingDate.Format(time.DateOnly), "external_id": e.ExternalID}
-			if e.Reference != nil {
-				m["reference"] = *e.Reference
-			}
-			batch = append(batch, m)
-		}
-		code, _, out := c.call(t, http.MethodPost, "/v1/ledgers/"+ledgerID+"/entries", map[string]any{"entries": batch}, nil)
-		require.Equal(t, http.StatusCreated, code, "%v", out)
-	}
+	ledgerID := e2eLedger(t, c, entries)
 	runID := e2eRunWithSource(t, c, ledgerID, "manual", "lines.csv", csv)
 
 	code, _, _, err := c.do(http.MethodPost, "/v1/ledgers/reconciliation/runs/"+runID+"/auto-match", nil,
@@ -227,12 +210,8 @@ func TestFaultWebhookReceiverHangs(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(ok.Close)
-	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": env["DATABASE_URL"], "RECONLAYER_SESSION_SECRET": adminSecret},
-		"session-token", "--org", org, "--user", "me")["token"].(string)
 	for _, url := range []string{hang.URL, ok.URL} {
-		code, _, e := newE2EClient(base, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
-			map[string]any{"url": url + "/hooks", "subscribedEvents": []string{"payment_intent.created"}}, nil)
-		require.Equal(t, http.StatusCreated, code, "%v", e)
+		e2eWebhookEndpoint(t, base, env["DATABASE_URL"], org, url+"/hooks", "payment_intent.created")
 	}
 
 	for i := range n {

@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/dbtest"
+	"github.com/reconlayer/reconlayer/internal/ledger"
 )
 
 // fleetEvidence is the evidence of intent i: provider (USD), on-chain (USDC)
@@ -89,11 +91,7 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 		mu.Unlock()
 	}))
 	t.Cleanup(receiver.Close)
-	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": dbURL, "RECONLAYER_SESSION_SECRET": adminSecret},
-		"session-token", "--org", org, "--user", "me")["token"].(string)
-	code, _, endpoint := newE2EClient(api1, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
-		map[string]any{"url": receiver.URL + "/hooks", "subscribedEvents": []string{"*"}}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", endpoint)
+	e2eWebhookEndpoint(t, api1, dbURL, org, receiver.URL+"/hooks", "*")
 
 	// send posts body twice under one Idempotency-Key, through one api and
 	// then the other: both answers must be the same.
@@ -167,16 +165,9 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 	})
 	require.NoError(t, err)
 	c := clients[1]
-	code, _, ledger := c.call(t, http.MethodPost, "/v1/ledgers", map[string]any{"name": "Main books"}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", ledger)
-	ledgerID := ledger["id"].(string)
-	code, _, _ = c.call(t, http.MethodPost, "/v1/ledgers/"+ledgerID+"/accounts", map[string]any{"name": "Bank", "code": "1200", "currency": "EUR"}, nil)
-	require.Equal(t, http.StatusCreated, code)
-	code, _, _ = c.call(t, http.MethodPost, "/v1/ledgers/"+ledgerID+"/entries", map[string]any{"entries": []map[string]any{{
-		"account": "1200", "direction": "credit", "amount": "2.00", "currency": "EUR",
-		"booking_date": "2013-12-27", "reference": "EndToEndReference", "external_id": "GL-2",
-	}}}, nil)
-	require.Equal(t, http.StatusCreated, code)
+	ref := "EndToEndReference"
+	ledgerID := e2eLedger(t, c, []ledger.EntryInput{{Account: "1200", Direction: "credit", Amount: decimal.RequireFromString("2.00"),
+		Currency: "EUR", BookingDate: time.Date(2013, 12, 27, 0, 0, 0, 0, time.UTC), Reference: &ref, ExternalID: "GL-2"}})
 	runID := e2eRunWithSource(t, c, ledgerID, "automatic", "statement.xml", content)
 	t.Logf("workload sent in %s", time.Since(start).Round(time.Millisecond))
 
@@ -232,6 +223,31 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 	}
 	fmt.Printf("fleet: webhook events delivered %d, received %d, received twice %d\n", events, len(seen), twice)
 	require.Equal(t, events, len(seen))
+}
+
+// e2eLedger books entries (on account 1200, which it opens) in a new
+// ledger, 10,000 a request, and returns the ledger's id.
+func e2eLedger(t *testing.T, c *e2eClient, entries []ledger.EntryInput) string {
+	t.Helper()
+	code, _, l := c.call(t, http.MethodPost, "/v1/ledgers", map[string]any{"name": "Books"}, nil)
+	require.Equal(t, http.StatusCreated, code, "%v", l)
+	id := l["id"].(string)
+	code, _, _ = c.call(t, http.MethodPost, "/v1/ledgers/"+id+"/accounts", map[string]any{"name": "Bank", "code": "1200", "currency": "EUR"}, nil)
+	require.Equal(t, http.StatusCreated, code)
+	for start := 0; start < len(entries); start += 10_000 {
+		batch := make([]map[string]any, 0, 10_000)
+		for _, e := range entries[start:min(start+10_000, len(entries))] {
+			m := map[string]any{"account": e.Account, "direction": e.Direction, "amount": e.Amount.String(), "currency": e.Currency,
+				"booking_date": e.BookingDate.Format(time.DateOnly), "external_id": e.ExternalID}
+			if e.Reference != nil {
+				m["reference"] = *e.Reference
+			}
+			batch = append(batch, m)
+		}
+		code, _, out := c.call(t, http.MethodPost, "/v1/ledgers/"+id+"/entries", map[string]any{"entries": batch}, nil)
+		require.Equal(t, http.StatusCreated, code, "%v", out)
+	}
+	return id
 }
 
 // e2eRunWithSource opens a ledger run in mode and uploads file as its source.

@@ -169,12 +169,8 @@ func TestEachProcessExposesItsMetrics(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	t.Cleanup(broken.Close)
-	session, _ := adminJSON(t, map[string]string{"DATABASE_URL": dbURL, "RECONLAYER_SESSION_SECRET": adminSecret},
-		"session-token", "--org", org, "--user", "me")["token"].(string)
 	for _, url := range []string{ok.URL, broken.URL} {
-		code, _, endpoint := newE2EClient(apiBase, session).call(t, http.MethodPost, "/v1/webhook-endpoints",
-			map[string]any{"url": url + "/hooks", "subscribedEvents": []string{"payment_intent.created"}}, nil)
-		require.Equal(t, http.StatusCreated, code, "%v", endpoint)
+		e2eWebhookEndpoint(t, apiBase, dbURL, org, url+"/hooks", "payment_intent.created")
 	}
 
 	// The workload: two intents; evidence for the first (matched), the
