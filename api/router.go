@@ -189,6 +189,8 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(d.Metrics.Handler()))
 	r.GET("/openapi.json", s.openAPIJSON)
 	r.GET("/openapi.yaml", s.openAPIYAML)
+	r.GET("/docs", s.docs)
+	r.GET("/docs/assets/:name", s.docsAsset)
 
 	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.requireAuth)
 
