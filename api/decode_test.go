@@ -130,9 +130,12 @@ func TestMissingScopeIsForbiddenAndNamed(t *testing.T) {
 	r.GET("/v1/scoped", b.rawServer().authenticate, b.rawServer().rateLimit, b.rawServer().requireAuth,
 		requireScope("ledgers:read"), func(c *gin.Context) { c.Status(204) })
 	narrow, _ := b.apiKey(org, "evidence:write")
-	e := envelope(t, serve(t, r, req{method: "GET", path: "/v1/scoped", token: narrow}), 403, "forbidden")
+	// /v1/scoped is not in the contract: served unchecked.
+	_, rec := serveOffContract(t, r, req{method: "GET", path: "/v1/scoped", token: narrow})
+	e := envelope(t, rec, 403, "forbidden")
 	require.Contains(t, e.Message, "ledgers:read")
 	require.Equal(t, "ledgers:read", e.Details.(map[string]any)["requiredScope"])
 	wide, _ := b.apiKey(org, "ledgers:read")
-	require.Equal(t, 204, serve(t, r, req{method: "GET", path: "/v1/scoped", token: wide}).Code)
+	_, rec = serveOffContract(t, r, req{method: "GET", path: "/v1/scoped", token: wide})
+	require.Equal(t, 204, rec.Code)
 }

@@ -25,6 +25,7 @@ func TestConcurrentRequestsWithOneKeyCreateOneResource(t *testing.T) {
 	tok := b.session("user_1", org)
 	srv := httptest.NewServer(b.router)
 	t.Cleanup(srv.Close)
+	client := contractClient(t, http.DefaultClient)
 
 	const n = 100
 	key := uuid.NewString()
@@ -53,7 +54,7 @@ func TestConcurrentRequestsWithOneKeyCreateOneResource(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+tok)
 			r.Header.Set("Content-Type", "application/json")
 			r.Header.Set("Idempotency-Key", key)
-			resp, err := http.DefaultClient.Do(r)
+			resp, err := client.Do(r)
 			if err != nil {
 				answers[i] = answer{status: -1, body: err.Error()}
 				return

@@ -318,6 +318,9 @@ func TestImportProfilesCRUD(t *testing.T) {
 	p = decode[map[string]any](t, rec)
 	require.Equal(t, "Bank CSV v2", p["name"])
 	require.Len(t, p["fields"], 4, "settings unchanged when none is sent")
+	rec = b.do(req{method: "GET", path: "/v1/import-profiles/" + id, token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "Bank CSV v2", decode[map[string]any](t, rec)["name"])
 
 	rec = b.do(req{method: "GET", path: "/v1/import-profiles", token: key})
 	require.Equal(t, http.StatusOK, rec.Code)

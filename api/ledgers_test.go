@@ -78,6 +78,13 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	require.Equal(t, []any{"GL-1", "GL-2", "GL-3", "GL-6", "GL-FEE", "OPEN"}, sortedAny(envelope(t, rec, http.StatusConflict, "ledger_entry_exists").Details.(map[string]any)["external_ids"]))
 	rec = lgPost(b, key, "/v1/ledgers/"+ledgerID+"/entries", `{"entries":[{"account":"9999","direction":"debit","amount":"1","currency":"EUR","booking_date":"2013-12-01","external_id":"X"}]}`)
 	require.Equal(t, []string{"entries", "0", "account"}, envelope(t, rec, http.StatusBadRequest, CodeInvalidRequest).Issues[0].Path)
+	for path, total := range map[string]int{"": -1, "/accounts": 1, "/entries": 6} {
+		rec = b.do(req{method: "GET", path: "/v1/ledgers/" + ledgerID + path, token: key})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		if total >= 0 {
+			require.Equal(t, total, decode[lgList[map[string]any]](t, rec).Total, path)
+		}
+	}
 
 	// The run, keyed in its body as the seed shows: the same key again is the same run.
 	runBody := `{"ledger_id":"` + ledgerID + `","mode":"manual","source_type":"upload","idempotency_key":"run-2013-12","note":"December"}`
@@ -91,6 +98,16 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	require.Equal(t, runID, decode[map[string]any](t, rec)["id"])
 	require.Equal(t, "true", rec.Header().Get("Idempotency-Replayed"))
 	runs := "/v1/ledgers/reconciliation/runs/" + runID
+
+	// Both lists show the one ledger and the one run.
+	rec = b.do(req{method: "GET", path: "/v1/ledgers", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, 1, decode[lgList[map[string]any]](t, rec).Total)
+	rec = b.do(req{method: "GET", path: "/v1/ledgers/reconciliation/runs?ledger_id=" + ledgerID + "&status=pending", token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	listed := decode[lgList[map[string]any]](t, rec)
+	require.Equal(t, 1, listed.Total)
+	require.Equal(t, runID, listed.Items[0]["id"])
 
 	body, ct := imMultipart(t, "statement.xml", imFixture(t, "camt053", "camt_parser__valid_example.xml"), nil)
 	rec = imPost(b, key, runs+"/sources/upload", body, ct)
@@ -112,6 +129,15 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	rec = lgPost(b, key, runs+"/auto-match", "")
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	require.EqualValues(t, 4, decode[map[string]any](t, rec)["matched"])
+	// The legacy trigger on the ledger auto-matches the same run: nothing is left to match.
+	rec = lgPost(b, key, "/v1/ledgers/"+ledgerID+"/reconcile", "")
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	again := decode[map[string]any](t, rec)
+	require.Equal(t, runID, again["run_id"])
+	require.EqualValues(t, 0, again["matched"])
+	rec = b.do(req{method: "GET", path: runs, token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "completed", decode[map[string]any](t, rec)["status"])
 
 	rec = b.do(req{method: "GET", path: runs + "/matches", token: key})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -133,8 +159,8 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	rec = b.do(req{method: "GET", path: runs + "/discrepancies", token: key})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	disc := decode[lgList[struct {
-		Type, Severity, Status, Message string
-		LedgerEntryIDs                  []string `json:"ledger_entry_ids"`
+		ID, Type, Severity, Status, Message string
+		LedgerEntryIDs                      []string `json:"ledger_entry_ids"`
 	}]](t, rec).Items
 	types := map[string]string{}
 	for _, d := range disc {
@@ -142,6 +168,10 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 		require.Equal(t, "open", d.Status)
 	}
 	require.Equal(t, map[string]string{"missing_in_statement": "warning", "balance_mismatch": "critical"}, types, "GL-FEE is not on the statement; the GL closes 10.00 lower")
+	rec = b.do(req{method: "PATCH", path: "/v1/ledgers/reconciliation/discrepancies/" + disc[0].ID, token: key,
+		body: `{"status":"in_review","note":"asking the bank"}`})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, "in_review", decode[map[string]any](t, rec)["status"])
 
 	// Review: accept the reference match; reject the 3.00 one.
 	rec = lgPost(b, key, "/v1/ledgers/reconciliation/matches/"+byAmount["2"].ID+"/accept", "")
@@ -221,13 +251,30 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	rec = lgPost(b, key, "/v1/ledgers/reconciliation/matches/"+byAmount["1"].ID+"/accept", "")
 	envelope(t, rec, http.StatusConflict, CodeInvalidStateTransition)
 
-	// Every manual action is in the audit trail; the run's completion was
-	// an event for webhooks.
+	// Every manual action is in the audit trail; each completion of the
+	// run's auto-match (by the run, then by the legacy trigger) was an
+	// event for webhooks.
 	var audits, events int
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE ledger_run_id = $1`, runID).Scan(&audits))
 	require.GreaterOrEqual(t, audits, 10)
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM event_outbox WHERE event_type = 'ledger_reconciliation_run.completed'`).Scan(&events))
-	require.Equal(t, 1, events)
+	require.Equal(t, 2, events)
+
+	// Another run takes the same statement; its source, then the run
+	// itself, can be deleted.
+	rec = lgPost(b, key, "/v1/ledgers/reconciliation/runs", `{"ledger_id":"`+ledgerID+`","mode":"manual","source_type":"upload"}`)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	other := "/v1/ledgers/reconciliation/runs/" + decode[map[string]any](t, rec)["id"].(string)
+	rec = imPost(b, key, other+"/sources/upload", body, ct)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	fileID := decode[struct {
+		SourceFile struct{ ID string } `json:"source_file"`
+	}](t, rec).SourceFile.ID
+	rec = b.do(req{method: "DELETE", path: other + "/sources/" + fileID, token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	rec = b.do(req{method: "DELETE", path: other, token: key})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	envelope(t, b.do(req{method: "GET", path: other, token: key}), http.StatusNotFound, CodeNotFound)
 }
 
 func sortedAny(v any) []any {

@@ -12,7 +12,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// openAPIYAML is the contract, kept true by tests that compare it with the router.
+// openAPIYAML is the contract, kept true by tests: they compare its paths
+// with the router's routes, and check every exchange they make against it
+// (internal/spectest).
 //
 //go:embed openapi.yaml
 var openAPIYAML []byte

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
@@ -59,6 +61,23 @@ func TestReadyNamesWhatIsDown(t *testing.T) {
 	checks := body["details"].(map[string]any)["checks"].(map[string]any)
 	require.Equal(t, "ok", checks["postgres"])
 	require.True(t, strings.HasPrefix(checks["redis"].(string), "down: "), checks["redis"])
+}
+
+// With Postgres unreachable a /v1 request is answered 503
+// service_unavailable with Retry-After, as the contract documents, rather
+// than 500 (the key cannot even be looked up).
+func TestDatabaseDownIsServiceUnavailable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Nothing listens on port 1.
+	dead, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?connect_timeout=1")
+	require.NoError(t, err)
+	t.Cleanup(dead.Close)
+	r := NewRouter(Deps{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Pool: dead,
+		Redis: b.redis, Metrics: metrics.New(), Options: b.opts})
+	rec := serve(t, r, req{method: http.MethodGet, path: "/v1/payment-intents", token: "rl_live_" + strings.Repeat("A", 43)})
+	envelope(t, rec, http.StatusServiceUnavailable, CodeServiceUnavailable)
+	require.Equal(t, "2", rec.Header().Get("Retry-After"))
 }
 
 func TestUnknownRouteAndWrongMethodUseTheEnvelope(t *testing.T) {

@@ -25,6 +25,16 @@ type Issue struct {
 
 func (i Issue) String() string { return strings.Join(i.Path, ".") + ": " + i.Message }
 
+// MarshalJSON writes a missing path as [] (the body as a whole): clients
+// read path as an array (seed 002), and a nil one would be null.
+func (i Issue) MarshalJSON() ([]byte, error) {
+	type plain Issue
+	if i.Path == nil {
+		i.Path = []string{}
+	}
+	return json.Marshal(plain(i))
+}
+
 // Issues is every failure found, in the order found.
 type Issues []Issue
 
