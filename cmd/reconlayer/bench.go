@@ -25,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/reconlayer/reconlayer/api"
+	"github.com/reconlayer/reconlayer/client"
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
@@ -253,9 +254,7 @@ type bench struct {
 	*scratch
 	rdb     *redis.Client
 	reg     *metrics.Registry
-	base    string
-	key     string
-	client  *http.Client
+	api     *client.Client
 	workers int
 	stop    func()
 }
@@ -292,8 +291,6 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
 	wg.Go(func() { _ = srv.Serve(ln) })
 	b.stop = func() { _ = srv.Close(); cancel(); wg.Wait() }
-	b.base = "http://" + ln.Addr().String()
-	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
 
 	org, err := db.New(b.pool).CreateOrganization(ctx, "bench")
 	if err != nil {
@@ -310,7 +307,11 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 		b.close()
 		return nil, err
 	}
-	b.key = k.Plaintext
+	// Retries off: the bench measures the server, and a retry would hide
+	// a refusal in a latency.
+	b.api = client.New("http://"+ln.Addr().String(), client.WithCredential(k.Plaintext),
+		client.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}),
+		client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))
 	return b, nil
 }
 
@@ -325,30 +326,26 @@ func (b *bench) close() {
 	b.scratch.close()
 }
 
-// post sends one JSON POST with a fresh Idempotency-Key and returns the status.
-func (b *bench) post(ctx context.Context, path, body string, async bool) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+path, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+b.key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", uuid.NewString())
+// preferAsync is the bench's one request option, made once.
+var preferAsync = []client.RequestOption{client.PreferAsync()}
+
+// post sends one JSON POST (the client gives it a fresh Idempotency-Key)
+// and returns the status, whatever it is: fire judges it.
+func (b *bench) post(ctx context.Context, path string, body []byte, async bool) (int, error) {
+	var opts []client.RequestOption
 	if async {
-		req.Header.Set("Prefer", "respond-async")
+		opts = preferAsync
 	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return 0, err
+	resp, err := b.api.Do(ctx, http.MethodPost, path, body, io.Discard, opts...)
+	if resp != nil {
+		return resp.StatusCode, nil
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return 0, err
 }
 
 // fire sends n requests from conc clients and returns the elapsed time and
 // each request's latency.
-func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int) (string, string)) (time.Duration, []time.Duration, error) {
+func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int) (string, []byte)) (time.Duration, []time.Duration, error) {
 	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr error
@@ -385,15 +382,15 @@ func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int
 }
 
 func (b *bench) intents(ctx context.Context, run, phase, n, conc int) (time.Duration, error) {
-	elapsed, _, err := b.fire(ctx, n, conc, http.StatusCreated, func(i int) (string, string) {
-		return "/v1/payment-intents", fmt.Sprintf(`{"externalReference":"r%d-%d-%d","sourceAmount":"%d.%02d","sourceCurrency":"USD","paymentType":"other","beneficiaryName":"Beneficiary %d"}`,
+	elapsed, _, err := b.fire(ctx, n, conc, http.StatusCreated, func(i int) (string, []byte) {
+		return "/v1/payment-intents", fmt.Appendf(nil, `{"externalReference":"r%d-%d-%d","sourceAmount":"%d.%02d","sourceCurrency":"USD","paymentType":"other","beneficiaryName":"Beneficiary %d"}`,
 			run, phase, i, 10+i%5000, i%100, i)
 	})
 	return elapsed, err
 }
 
-func evidenceBody(run, phase, i int) (string, string) {
-	return "/v1/evidence/provider", fmt.Sprintf(`{"provider":"acmepay","providerTransferId":"tr_%d_%d_%d","status":"completed","amount":{"amount":"%d.%02d","currency":"USD"},"externalReference":"r%d-%d-%d","references":[{"type":"invoice","value":"INV-%d-%d-%d"}]}`,
+func evidenceBody(run, phase, i int) (string, []byte) {
+	return "/v1/evidence/provider", fmt.Appendf(nil, `{"provider":"acmepay","providerTransferId":"tr_%d_%d_%d","status":"completed","amount":{"amount":"%d.%02d","currency":"USD"},"externalReference":"r%d-%d-%d","references":[{"type":"invoice","value":"INV-%d-%d-%d"}]}`,
 		run, phase, i, 10+i%5000, i%100, run, phase, i, run, phase, i)
 }
 
@@ -466,7 +463,7 @@ func (b *bench) run(ctx context.Context, run, n, conc int) (benchRun, error) {
 		return r, err
 	}
 
-	elapsed, lat, err := b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, string) { return evidenceBody(run, 1, i) })
+	elapsed, lat, err := b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, []byte) { return evidenceBody(run, 1, i) })
 	if err != nil {
 		return r, err
 	}
@@ -481,7 +478,7 @@ func (b *bench) run(ctx context.Context, run, n, conc int) (benchRun, error) {
 	r.DrainPerSec = float64(n) / time.Since(start).Seconds()
 
 	start = time.Now()
-	elapsed, lat, err = b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, string) { return evidenceBody(run, 2, i) })
+	elapsed, lat, err = b.fire(ctx, n, conc, http.StatusAccepted, func(i int) (string, []byte) { return evidenceBody(run, 2, i) })
 	if err != nil {
 		return r, err
 	}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/reconlayer/reconlayer/client"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 )
 
@@ -202,52 +204,43 @@ func e2eWaitReady(p *e2eProc, base string, within time.Duration) error {
 	}
 }
 
-// e2eClient calls the api with an API key.
+// e2eClient calls the api with an API key, through the client package
+// with its retries off: these tests count every answer and retry on their
+// own terms.
 type e2eClient struct {
-	base string
-	key  string
-	hc   *http.Client
+	api *client.Client
+	hc  *http.Client // the client's; a test may shorten its Timeout
 }
 
 func newE2EClient(base, key string) *e2eClient {
 	// Plenty of connections: some tests send many requests at once.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	return &e2eClient{base: base, key: key, hc: &http.Client{Timeout: 60 * time.Second, Transport: tr}}
+	hc := &http.Client{Timeout: 60 * time.Second, Transport: tr}
+	return &e2eClient{hc: hc, api: client.New(base, client.WithCredential(key), client.WithHTTPClient(hc),
+		client.WithRetry(client.RetryPolicy{MaxAttempts: 1}))}
 }
 
 // do sends one request; POSTs get a fresh Idempotency-Key unless hdr has one.
-// It does not fail the test, so goroutines may use it.
+// Any answer is returned as it came, an error only when none did. It does
+// not fail the test, so goroutines may use it.
 func (c *e2eClient) do(method, path string, body any, hdr map[string]string) (int, http.Header, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Idempotency-Key", uuid.NewString())
-	}
+	opts := make([]client.RequestOption, 0, len(hdr))
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		if http.CanonicalHeaderKey(k) == "Idempotency-Key" {
+			opts = append(opts, client.IdempotencyKey(v))
+		} else {
+			opts = append(opts, client.Header(k, v))
+		}
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	resp, err := c.api.Do(context.Background(), method, path, body, nil, opts...)
+	if resp == nil {
 		return 0, nil, nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b, err
+	if apiErr := (*client.Error)(nil); errors.As(err, &apiErr) {
+		err = nil // an answer outside 2xx is for the test to judge
+	}
+	return resp.StatusCode, resp.Header, resp.Body, err
 }
 
 // call is do for the test goroutine: it decodes a JSON object answer.

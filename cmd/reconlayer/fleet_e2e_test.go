@@ -8,11 +8,10 @@ package main
 // case evaluated once per piece of evidence that changed it.
 
 import (
-	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/reconlayer/reconlayer/client"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 	"github.com/reconlayer/reconlayer/internal/ledger"
 )
@@ -229,69 +229,47 @@ func TestFleetLosesAndDoublesNothing(t *testing.T) {
 // ledger, 10,000 a request, and returns the ledger's id.
 func e2eLedger(t *testing.T, c *e2eClient, entries []ledger.EntryInput) string {
 	t.Helper()
-	code, _, l := c.call(t, http.MethodPost, "/v1/ledgers", map[string]any{"name": "Books"}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", l)
-	id := l["id"].(string)
-	code, _, _ = c.call(t, http.MethodPost, "/v1/ledgers/"+id+"/accounts", map[string]any{"name": "Bank", "code": "1200", "currency": "EUR"}, nil)
-	require.Equal(t, http.StatusCreated, code)
-	for start := 0; start < len(entries); start += 10_000 {
-		batch := make([]map[string]any, 0, 10_000)
-		for _, e := range entries[start:min(start+10_000, len(entries))] {
-			m := map[string]any{"account": e.Account, "direction": e.Direction, "amount": e.Amount.String(), "currency": e.Currency,
-				"booking_date": e.BookingDate.Format(time.DateOnly), "external_id": e.ExternalID}
+	ctx := context.Background()
+	var resp *client.Response
+	l, err := c.api.CreateLedger(ctx, client.CreateLedgerParams{Name: "Books"}, client.CaptureResponse(&resp))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", resp.Body)
+	_, err = c.api.CreateLedgerAccount(ctx, l.ID, client.CreateLedgerAccountParams{Name: "Bank", Code: "1200", Currency: "EUR"}, client.CaptureResponse(&resp))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	for start := 0; start < len(entries); start += client.MaxLedgerEntriesPerRequest {
+		batch := make([]client.LedgerEntryInput, 0, client.MaxLedgerEntriesPerRequest)
+		for _, e := range entries[start:min(start+client.MaxLedgerEntriesPerRequest, len(entries))] {
+			in := client.LedgerEntryInput{Account: e.Account, Direction: e.Direction, Amount: e.Amount.String(), Currency: e.Currency,
+				BookingDate: e.BookingDate.Format(time.DateOnly), ExternalID: e.ExternalID}
 			if e.Reference != nil {
-				m["reference"] = *e.Reference
+				in.Reference = *e.Reference
 			}
-			batch = append(batch, m)
+			batch = append(batch, in)
 		}
-		code, _, out := c.call(t, http.MethodPost, "/v1/ledgers/"+id+"/entries", map[string]any{"entries": batch}, nil)
-		require.Equal(t, http.StatusCreated, code, "%v", out)
+		_, err := c.api.AddLedgerEntries(ctx, l.ID, batch, client.CaptureResponse(&resp))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", resp.Body)
 	}
-	return id
+	return l.ID
 }
 
-// e2eRunWithSource opens a ledger run in mode and uploads file as its source.
+// e2eRunWithSource opens a ledger run in mode and uploads file as its
+// source, with seed 003's idempotency_key fields beside the client's
+// Idempotency-Key header.
 func e2eRunWithSource(t *testing.T, c *e2eClient, ledgerID, mode, name string, file []byte) string {
 	t.Helper()
-	code, _, run := c.call(t, http.MethodPost, "/v1/ledgers/reconciliation/runs", map[string]any{
-		"ledger_id": ledgerID, "mode": mode, "source_type": "upload", "idempotency_key": "run-" + uuid.NewString(),
-	}, nil)
-	require.Equal(t, http.StatusCreated, code, "%v", run)
-	runID := run["id"].(string)
-	up := e2eMultipart(t, c, "/v1/ledgers/reconciliation/runs/"+runID+"/sources/upload", "file", name, file,
-		map[string]string{"idempotency_key": "file-" + uuid.NewString()})
-	require.Equal(t, http.StatusCreated, up.code, "%s", up.body)
-	return runID
-}
-
-type e2eAnswer struct {
-	code int
-	body []byte
-}
-
-// e2eMultipart uploads content as a multipart form file with fields, under
-// a fresh Idempotency-Key.
-func e2eMultipart(t *testing.T, c *e2eClient, path, field, name string, content []byte, fields map[string]string) e2eAnswer {
-	t.Helper()
-	var buf bytes.Buffer
-	w := multipart.NewWriter(&buf)
-	part, err := w.CreateFormFile(field, name)
+	ctx := context.Background()
+	var resp *client.Response
+	run, err := c.api.CreateLedgerRun(ctx, client.CreateLedgerRunParams{
+		LedgerID: ledgerID, Mode: mode, SourceType: "upload", IdempotencyKey: "run-" + uuid.NewString(),
+	}, client.CaptureResponse(&resp))
 	require.NoError(t, err)
-	_, err = part.Write(content)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", resp.Body)
+	_, err = c.api.UploadLedgerSource(ctx, run.ID, client.UploadLedgerSourceParams{
+		File: client.File{Name: name, Content: file}, IdempotencyKey: "file-" + uuid.NewString(),
+	}, client.CaptureResponse(&resp))
 	require.NoError(t, err)
-	for k, v := range fields {
-		require.NoError(t, w.WriteField(k, v))
-	}
-	require.NoError(t, w.Close())
-	req, err := http.NewRequest(http.MethodPost, c.base+path, &buf)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Idempotency-Key", uuid.NewString())
-	resp, err := c.hc.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return e2eAnswer{resp.StatusCode, body}
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", resp.Body)
+	return run.ID
 }
