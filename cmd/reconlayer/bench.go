@@ -32,6 +32,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/metrics"
 	"github.com/reconlayer/reconlayer/internal/migrate"
+	"github.com/reconlayer/reconlayer/internal/progress"
 	"github.com/reconlayer/reconlayer/internal/tasks"
 	"github.com/reconlayer/reconlayer/worker"
 )
@@ -257,6 +258,9 @@ type bench struct {
 	api     *client.Client
 	workers int
 	stop    func()
+	// progress gets each phase's running count (stderr: the results on
+	// stdout stay clean for a file or a pipe).
+	progress io.Writer
 }
 
 func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
@@ -268,7 +272,7 @@ func newBench(ctx context.Context, redisDB, workers int) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{scratch: s, workers: workers}
+	b := &bench{scratch: s, workers: workers, progress: os.Stderr}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if b.rdb, err = scratchRedis(ctx, cfg.RedisURL, redisDB, 64); err != nil {
 		b.close()
@@ -351,6 +355,8 @@ func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int
 	var firstErr error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	sent := progress.New(b.progress, "      POSTs answered", int64(n))
+	defer sent.Finish()
 	start := time.Now()
 	for range conc {
 		wg.Go(func() {
@@ -363,6 +369,7 @@ func (b *bench) fire(ctx context.Context, n, conc int, want int, body func(i int
 				t0 := time.Now()
 				code, err := b.post(ctx, path, payload, true)
 				lat[i] = time.Since(t0)
+				sent.Add(1)
 				if err == nil && code != want {
 					err = fmt.Errorf("POST %s: status %d, want %d", path, code, want)
 				}
@@ -413,11 +420,18 @@ func (b *bench) matched() (float64, error) {
 
 func (b *bench) waitMatched(ctx context.Context, target float64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	from, err := b.matched()
+	if err != nil {
+		return err
+	}
+	placed := progress.New(b.progress, "      matched", int64(target-from))
+	defer placed.Finish()
 	for {
 		got, err := b.matched()
 		if err != nil {
 			return err
 		}
+		placed.Set(int64(got - from))
 		if got >= target {
 			return nil
 		}
