@@ -1,5 +1,5 @@
 // Command reconlayer is the single ReconLayer binary: api, worker, scheduler,
-// all (the three in one process), migrate, admin, bench and version.
+// all (the three in one process), migrate, admin, demo, import, bench and version.
 package main
 
 import (
@@ -23,6 +23,8 @@ commands:
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
   admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
+  demo [--url URL]        a guided tour against a running service: intents, evidence, imports, runs, expected payments
+  import --file PATH      upload a file (CSV, camt.05x, BAI2, MT940) as an import batch and follow it
   bench <name>            measure on this machine (scratch database): evidence, sla, imports, webhooks, runs, expected
   version                 print the build as JSON
 
@@ -69,6 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrateCmd(ctx, args[1:], stdout)
 	case "admin":
 		err = adminCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = demoCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		err = importCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(ctx, args[1:], stdout)
 	case "version":
