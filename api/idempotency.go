@@ -26,7 +26,9 @@ const (
 
 // idempotent guards a POST that creates or triggers something: the key is
 // required, a retry with the same body replays the stored response, a
-// different body or a concurrent retry is refused with 409.
+// different body or a concurrent retry is refused with 409. "The same body"
+// is the same canonical body: JSON whatever its formatting, a multipart form
+// whatever its boundary and part order (idempotency.FingerprintRequest).
 func (s *server) idempotent(c *gin.Context) {
 	key := c.GetHeader(headerIdemKey)
 	switch {
@@ -49,7 +51,7 @@ func (s *server) idempotent(c *gin.Context) {
 		OrganizationID: p.OrganizationID,
 		Operation:      c.Request.Method + " " + c.Request.URL.Path,
 		Key:            key,
-		Fingerprint:    idempotency.Fingerprint(body),
+		Fingerprint:    idempotency.FingerprintRequest(c.GetHeader("Content-Type"), body),
 	})
 	switch {
 	case errors.Is(err, idempotency.ErrConflict):

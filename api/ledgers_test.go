@@ -129,12 +129,14 @@ func TestLedgerRunSeedFlow(t *testing.T) {
 	rec = lgPost(b, key, runs+"/auto-match", "")
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	require.EqualValues(t, 4, decode[map[string]any](t, rec)["matched"])
-	// The legacy trigger on the ledger auto-matches the same run: nothing is left to match.
+	// The legacy trigger on the ledger auto-matches the same run: nothing is
+	// left to match, nothing is matched twice, and the answer is the run's
+	// outcome, its four matches.
 	rec = lgPost(b, key, "/v1/ledgers/"+ledgerID+"/reconcile", "")
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	again := decode[map[string]any](t, rec)
 	require.Equal(t, runID, again["run_id"])
-	require.EqualValues(t, 0, again["matched"])
+	require.EqualValues(t, 4, again["matched"])
 	rec = b.do(req{method: "GET", path: runs, token: key})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Equal(t, "completed", decode[map[string]any](t, rec)["status"])

@@ -10,6 +10,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+
+	"github.com/reconlayer/reconlayer/internal/ledger"
 )
 
 func TestRetryDelay(t *testing.T) {
@@ -25,4 +27,7 @@ func TestRetryDelay(t *testing.T) {
 	require.Equal(t, time.Second, retryDelay(0, gone, task), "a database that went away is tried again soon")
 	require.Equal(t, 10*time.Second, retryDelay(9, gone, task))
 	require.Greater(t, retryDelay(10, gone, task), 10*time.Second, "then the usual backoff")
+	busy := fmt.Errorf("run x: %w", ledger.ErrRunBusy)
+	require.Equal(t, time.Second, retryDelay(20, busy, asynq.NewTask(ledger.TypeAutoMatch, nil)),
+		"an auto-match that waited for the run's other one looks again soon: its wait was the backoff")
 }

@@ -121,12 +121,16 @@ func New(cfg Config, d Deps) *Worker {
 // or serialization failure lost a race that is gone a moment later: retried
 // within a second, a few times, before the default backoff applies. A
 // database that went away (restart, failover) is retried every few seconds
-// for a while, so work resumes soon after it is back.
+// for a while, so work resumes soon after it is back. An auto-match that
+// waited its while for another auto-match of its run (ledger.ErrRunBusy)
+// waits again a second later: its wait was the backoff.
 func retryDelay(n int, err error, t *asynq.Task) time.Duration {
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.Is(err, asynq.ErrLeaseExpired):
 		return 0
+	case errors.Is(err, ledger.ErrRunBusy):
+		return time.Second
 	case errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") && n < 5:
 		return time.Duration(100*(n+1)) * time.Millisecond
 	case backend.Unavailable(err) && n < 10:

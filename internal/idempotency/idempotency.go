@@ -8,9 +8,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -167,6 +172,60 @@ func Fingerprint(body []byte) []byte {
 	}
 	h := sha256.Sum256(body)
 	return h[:]
+}
+
+// FingerprintRequest is the fingerprint of a request body sent with
+// contentType: a multipart/form-data body's is its form's
+// (FingerprintMultipart); any other body's, or a form that cannot be read
+// (the handler refuses it, and a refusal is not stored), is Fingerprint.
+func FingerprintRequest(contentType string, body []byte) []byte {
+	if mt, params, err := mime.ParseMediaType(contentType); err == nil && mt == "multipart/form-data" && params["boundary"] != "" {
+		if fp, err := FingerprintMultipart(bytes.NewReader(body), params["boundary"]); err == nil {
+			return fp
+		}
+	}
+	return Fingerprint(body)
+}
+
+// FingerprintMultipart is the SHA-256 of the canonical form of a
+// multipart/form-data body: each part as its form field name, its file name
+// (empty for a plain field) and the SHA-256 of its content, the parts in
+// sorted order. The boundary, the order of the parts and how their headers
+// are written (a part's Content-Type included) are left out: a client that
+// retries an upload draws a fresh boundary (curl does, every time), and the
+// retry is still the same request. Contents are hashed as they stream by,
+// so a large file is never copied.
+func FingerprintMultipart(body io.Reader, boundary string) ([]byte, error) {
+	mr := multipart.NewReader(body, boundary)
+	var parts [][sha256.Size]byte
+	content := sha256.New()
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read multipart body: %w", err)
+		}
+		content.Reset()
+		if _, err := io.Copy(content, p); err != nil {
+			return nil, fmt.Errorf("read multipart body: %w", err)
+		}
+		// Each string is length-prefixed, so that no two parts encode alike.
+		var entry []byte
+		for _, s := range []string{p.FormName(), p.FileName()} {
+			entry = binary.AppendUvarint(entry, uint64(len(s)))
+			entry = append(entry, s...)
+		}
+		parts = append(parts, sha256.Sum256(content.Sum(entry)))
+	}
+	slices.SortFunc(parts, func(a, b [sha256.Size]byte) int { return bytes.Compare(a[:], b[:]) })
+	h := sha256.New()
+	h.Write([]byte("multipart/form-data\n"))
+	for _, p := range parts {
+		h.Write(p[:])
+	}
+	return h.Sum(nil), nil
 }
 
 // CompleteAfter records the response outside the write's transaction, for

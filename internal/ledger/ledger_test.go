@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
@@ -23,6 +24,7 @@ import (
 
 type bundle struct {
 	pool   *pgxpool.Pool
+	rdb    *redis.Client
 	svc    *Service
 	w      *Worker
 	org    uuid.UUID
@@ -42,7 +44,7 @@ func setup(t *testing.T) *bundle {
 	require.NoError(t, err)
 	_, err = svc.CreateAccount(ctx, o.ID, l.ID, AccountInput{Name: "Bank", Code: "1200", Currency: "EUR", NormalBalance: "debit"}, nil)
 	require.NoError(t, err)
-	return &bundle{pool: pool, svc: svc, w: NewWorker(pool, rdb, tasks.NewEnqueuer(asynq.NewClientFromRedisClient(rdb)), log), org: o.ID, ledger: l}
+	return &bundle{pool: pool, rdb: rdb, svc: svc, w: NewWorker(pool, rdb, tasks.NewEnqueuer(asynq.NewClientFromRedisClient(rdb)), log), org: o.ID, ledger: l}
 }
 
 func (b *bundle) book(t *testing.T, entries ...EntryInput) {
@@ -258,11 +260,13 @@ func TestMinorUnits(t *testing.T) {
 }
 
 // One auto-match of a run at a time: a second one while the first runs
-// is refused with ErrRunBusy (its task is retried), unless the first has
-// not been heard of for the task timeout (its worker died).
+// waits for it, and past its wait is refused with ErrRunBusy (its task is
+// retried), unless the first has not been heard of for the task timeout
+// (its worker died).
 func TestAutoMatchIsOnePerRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	b.w.BusyWait = 200 * time.Millisecond
 	ctx := context.Background()
 	b.book(t, entry("A", "debit", "100", "2026-03-02", "INV-1001"))
 	r := b.run(t, ModeManual)
@@ -285,4 +289,62 @@ func TestAutoMatchIsOnePerRun(t *testing.T) {
 	_, err = b.svc.UpdateRun(ctx, b.org, r.ID, RunUpdate{Close: true, Actor: "test"})
 	require.NoError(t, err)
 	require.NoError(t, b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID}, NewAutoMatchJob(r, "").ID), "a closed run is skipped")
+}
+
+// A task that finds the run's auto-match under way — the one an upload to
+// an automatic run started — waits for it instead of failing into a
+// retry's backoff, then runs its own pass over what is left: nothing is
+// matched twice, and its outcome is the run's, with the run's matches.
+func TestAutoMatchWaitsForTheRunsRunningAutoMatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	waiter := tasks.NewWaiter(b.rdb, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	go waiter.Run(ctx)
+	require.Eventually(t, waiter.Ready, 10*time.Second, 10*time.Millisecond)
+
+	b.book(t, entry("A", "debit", "100", "2026-03-02", "INV-1001"), entry("B", "credit", "40.50", "2026-03-02", ""))
+	r := b.run(t, ModeAutomatic)
+	b.upload(t, r, "march.csv", "csv", []byte(statementCSV))
+	var own string // the auto-match the upload queued
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT task_id FROM task_outbox WHERE task_type = $1`, TypeAutoMatch).Scan(&own))
+	// It has taken the run, as a worker would have.
+	_, err := db.New(b.pool).StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: r.ID, TaskID: own, StaleSeconds: 1800})
+	require.NoError(t, err)
+
+	asked := NewAutoMatchJob(r, "")
+	channel, outcome, stop := waiter.Register(asked.ID)
+	defer stop()
+	returned := make(chan error, 1)
+	go func() {
+		returned <- b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID, Notify: channel}, asked.ID)
+	}()
+	select {
+	case err := <-returned:
+		t.Fatalf("the request did not wait for the run's auto-match: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	require.NoError(t, b.w.AutoMatch(ctx, Task{OrganizationID: b.org, RunID: r.ID}, own))
+	select {
+	case err := <-returned:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not run once the run was free")
+	}
+	var got AutoMatchOutcome
+	select {
+	case msg := <-outcome:
+		require.NoError(t, json.Unmarshal(msg, &got))
+	case <-time.After(10 * time.Second):
+		t.Fatal("no outcome")
+	}
+	require.Equal(t, AutoMatchOutcome{Status: RunCompleted, Matched: 2}, got, "the run's matches, made by its own auto-match")
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM ledger_matches WHERE run_id = $1`, r.ID), "none twice")
+	run, err := b.svc.GetRun(ctx, b.org, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, RunCompleted, run.Status)
+	require.EqualValues(t, 2, run.MatchedCount)
+	require.Zero(t, b.count(t, `SELECT count(*) FROM task_outbox WHERE task_type = $1`, TypeAutoMatch), "both tasks done")
 }

@@ -325,7 +325,8 @@ func (s *Service) DeleteSource(ctx context.Context, org, runID, id uuid.UUID, ac
 
 // RequestAutoMatch records an auto-match task for a run that is not
 // closed, to enqueue after commit. A request while the run is matching
-// queues another pass, which takes what the first left.
+// queues another pass, which waits for the first and takes what it left
+// (Worker.AutoMatch).
 func (s *Service) RequestAutoMatch(ctx context.Context, org, runID uuid.UUID, actor, notify string) (tasks.Job, error) {
 	return txn.Run(ctx, s.pool, func(tx pgx.Tx) (tasks.Job, error) {
 		q := s.q.WithTx(tx)

@@ -88,11 +88,16 @@ func (w *Worker) Purge(ctx context.Context, t Task, taskID string) error {
 // autoMatchTimeout bounds one auto-match.
 const autoMatchTimeout = 30 * time.Minute
 
-// ErrRunBusy: another auto-match of the run is under way; the task is
-// tried again later.
+// ErrRunBusy: another auto-match of the run was still under way when the
+// task had waited for it as long as it waits; the task is tried again later.
 var ErrRunBusy = errors.New("another auto-match of the run is running")
 
-// NewAutoMatchJob matches a whole run. Each request is a task of its own.
+// errRunGone: the run was closed or deleted before its auto-match started.
+var errRunGone = errors.New("run closed or deleted")
+
+// NewAutoMatchJob matches a whole run. Each request is a task of its own:
+// one that finds the run's auto-match under way waits for it to finish,
+// then matches what it left (AutoMatch).
 func NewAutoMatchJob(r db.LedgerRun, notify string) tasks.Job {
 	p, _ := json.Marshal(Task{OrganizationID: r.OrganizationID, RunID: r.ID, Notify: notify})
 	id, _ := uuid.NewV7()
@@ -107,7 +112,10 @@ type SourceOutcome struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// AutoMatchOutcome is what an auto-match request's waiter hears.
+// AutoMatchOutcome is what an auto-match request's waiter hears: the run's
+// status after the task, and, completed, the run's matches (not rejected)
+// then — not only the ones this pass added, which are none when the run's
+// own auto-match, started by an upload, got there first.
 type AutoMatchOutcome struct {
 	Status  string `json:"status"`
 	Matched int    `json:"matched"`
@@ -127,11 +135,16 @@ type Worker struct {
 	// Writers how many transactions store them at once.
 	MatchChunk int
 	Writers    int
+	// BusyWait is how long an auto-match task waits for another auto-match
+	// of its run to finish, looking again every BusyPoll at first, before it
+	// leaves the wait to a retry of its task (ErrRunBusy).
+	BusyWait, BusyPoll time.Duration
 }
 
 // NewWorker builds the worker side.
 func NewWorker(pool *pgxpool.Pool, rdb redis.UniversalClient, enq *tasks.Enqueuer, logger *slog.Logger) *Worker {
-	return &Worker{pool: pool, q: db.New(pool), rdb: rdb, enq: enq, log: logger, Chunk: 20000, MatchChunk: 25000, Writers: 2}
+	return &Worker{pool: pool, q: db.New(pool), rdb: rdb, enq: enq, log: logger, Chunk: 20000, MatchChunk: 25000, Writers: 2,
+		BusyWait: 2 * time.Minute, BusyPoll: 25 * time.Millisecond}
 }
 
 func (w *Worker) publish(ctx context.Context, channel, key string, outcome any) {
@@ -392,26 +405,23 @@ func toItem(run db.LedgerRun, src db.LedgerRunSource, s *statement.Statement, e 
 // discrepancies with COPY, in one transaction that also completes the run.
 // Confident matches are accepted in automatic mode; the rest suggested.
 // Discrepancies still open from an earlier auto-match are replaced.
+//
+// A task that finds another auto-match of the run under way — the one an
+// upload to an automatic run started, say, when the client asks for
+// auto-match right after the upload — waits for it, then matches what it
+// left (nothing, usually: lines and entries an active match holds are not
+// loaded again, so nothing is matched twice). Its outcome is the run's:
+// completed with the run's matches, which the other auto-match made.
 func (w *Worker) AutoMatch(ctx context.Context, t Task, taskID string) error {
-	// One auto-match of a run at a time: another waits for it (its task
-	// is retried), unless it has not been heard of for the task timeout.
-	// This task delivered again (its worker died holding the run) takes
-	// the run back at once.
-	run, err := w.q.StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: t.RunID, TaskID: taskID,
-		StaleSeconds: int32(autoMatchTimeout / time.Second)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		cur, gerr := w.q.GetLedgerRunByID(ctx, t.RunID)
-		if gerr == nil && cur.Status == RunRunning {
-			return fmt.Errorf("run %s: %w", t.RunID, ErrRunBusy)
-		}
-		// Closed or deleted meanwhile.
+	run, err := w.startMatch(ctx, t.RunID, taskID)
+	if errors.Is(err, errRunGone) {
 		w.publish(ctx, t.Notify, taskID, AutoMatchOutcome{Status: "skipped"})
 		return tasks.Done(ctx, w.q, taskID)
 	}
 	if err != nil {
-		return fmt.Errorf("start run %s: %w", t.RunID, err)
+		return err
 	}
-	matched, err := w.autoMatch(ctx, run, taskID)
+	done, err := w.autoMatch(ctx, run, taskID)
 	if err != nil {
 		if _, ferr := w.q.MoveLedgerRun(context.WithoutCancel(ctx), db.MoveLedgerRunParams{ID: run.ID, Status: RunFailed,
 			Error: opt(err.Error()), FromStatuses: []string{RunRunning}}); ferr != nil {
@@ -420,15 +430,70 @@ func (w *Worker) AutoMatch(ctx context.Context, t Task, taskID string) error {
 		w.publish(ctx, t.Notify, taskID, AutoMatchOutcome{Status: RunFailed, Error: err.Error()})
 		return err
 	}
-	w.publish(ctx, t.Notify, taskID, AutoMatchOutcome{Status: RunCompleted, Matched: matched})
+	w.publish(ctx, t.Notify, taskID, AutoMatchOutcome{Status: RunCompleted, Matched: int(done.MatchedCount)})
 	return nil
 }
 
-func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string) (int, error) {
+// startMatch takes the run for the task. One auto-match of a run runs at a
+// time: while another task holds the run, this one waits for it — looking
+// again every BusyPoll, then less often, for at most BusyWait and half the
+// time the task has left — rather than fail and wait out a retry's backoff
+// (seconds to minutes, while the request that asked may be waiting for the
+// outcome). Past the wait it returns ErrRunBusy, for a retry. A holder not
+// heard of for the task timeout is presumed dead and the run taken over;
+// this task delivered again (its worker died holding the run) takes the
+// run back at once. errRunGone: the run was closed or deleted.
+func (w *Worker) startMatch(ctx context.Context, runID uuid.UUID, taskID string) (db.LedgerRun, error) {
+	wait := w.BusyWait
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(deadline)/2)
+	}
+	began := time.Now()
+	giveUp := began.Add(wait)
+	poll := max(w.BusyPoll, time.Millisecond)
+	waited := false
+	for {
+		run, err := w.q.StartLedgerRunMatch(ctx, db.StartLedgerRunMatchParams{ID: runID, TaskID: taskID,
+			StaleSeconds: int32(autoMatchTimeout / time.Second)})
+		if err == nil {
+			if waited {
+				w.log.InfoContext(ctx, "auto-match waited for the run's other auto-match", "run_id", runID.String(),
+					"task_id", taskID, "waited_ms", time.Since(began).Milliseconds())
+			}
+			return run, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return db.LedgerRun{}, fmt.Errorf("start run %s: %w", runID, err)
+		}
+		cur, err := w.q.GetLedgerRunByID(ctx, runID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return db.LedgerRun{}, errRunGone
+		case err != nil:
+			return db.LedgerRun{}, fmt.Errorf("read run %s: %w", runID, err)
+		case cur.Status == RunClosed:
+			return db.LedgerRun{}, errRunGone
+		case time.Now().Add(poll).After(giveUp):
+			return db.LedgerRun{}, fmt.Errorf("run %s: %w", runID, ErrRunBusy)
+		}
+		waited = true
+		select {
+		case <-ctx.Done():
+			return db.LedgerRun{}, fmt.Errorf("run %s: %w (%w)", runID, ErrRunBusy, ctx.Err())
+		case <-time.After(poll):
+		}
+		// Still running, or it finished since: take it, or wait again.
+		poll = min(poll*3/2, 500*time.Millisecond)
+	}
+}
+
+// autoMatch runs the pass on a run the task holds and returns the run as
+// it completed.
+func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string) (db.LedgerRun, error) {
 	start := time.Now()
 	stmt, gl, err := w.loadSides(ctx, run)
 	if err != nil {
-		return 0, err
+		return db.LedgerRun{}, err
 	}
 	loaded := time.Now()
 	window := int(run.WindowDays)
@@ -470,7 +535,7 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return 0, err
+		return db.LedgerRun{}, err
 	}
 	discrepancies := discrepancyRows(run, res.Discrepancies, stmt, gl)
 	defer func() {
@@ -480,6 +545,7 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 			"store_ms", time.Since(decided).Milliseconds())
 	}()
 	matched := len(res.Matches)
+	var done db.LedgerRun
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := w.q.WithTx(tx)
 		if err := q.ClearOpenDiscrepancies(ctx, run.ID); err != nil {
@@ -497,7 +563,7 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 		if _, err := q.CopyDiscrepancies(ctx, discrepancies); err != nil {
 			return fmt.Errorf("store discrepancies of run %s: %w", run.ID, err)
 		}
-		done, err := q.CompleteLedgerRun(ctx, run.ID)
+		done, err = q.CompleteLedgerRun(ctx, run.ID)
 		if err != nil {
 			return fmt.Errorf("complete run %s: %w", run.ID, err)
 		}
@@ -508,9 +574,9 @@ func (w *Worker) autoMatch(ctx context.Context, run db.LedgerRun, taskID string)
 		return tasks.Done(ctx, q, taskID)
 	})
 	if err != nil {
-		return 0, err
+		return db.LedgerRun{}, err
 	}
-	return matched, nil
+	return done, nil
 }
 
 // sortByFirstLine orders matches by their first line's id. It sorts
