@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,13 +52,7 @@ type createAPIKeyRequest struct {
 }
 
 func (r *createAPIKeyRequest) validate(is *issues) {
-	validateName(r.Name, []string{"name"}, true, is)
-	if r.Scopes != nil {
-		validateScopes(r.Scopes, is)
-	}
-	if r.ExpiresAt != nil && !r.ExpiresAt.After(time.Now()) {
-		is.Add([]string{"expiresAt"}, "Must be in the future.")
-	}
+	*is = append(*is, apikey.Validate(apikey.CreateInput{Name: r.Name, Scopes: r.Scopes, ExpiresAt: r.ExpiresAt}, time.Now())...)
 	validate.Metadata(r.Metadata, is)
 }
 
@@ -72,10 +65,10 @@ type updateAPIKeyRequest struct {
 
 func (r *updateAPIKeyRequest) validate(is *issues) {
 	if r.Name != nil {
-		validateName(*r.Name, []string{"name"}, true, is)
+		validate.Name(*r.Name, []string{"name"}, true, is)
 	}
 	if r.Scopes != nil {
-		validateScopes(r.Scopes, is)
+		apikey.ValidateScopes(r.Scopes, is)
 	}
 	if r.ExpiresAt.Value != nil && !r.ExpiresAt.Value.After(time.Now()) {
 		is.Add([]string{"expiresAt"}, "Must be in the future (or null to never expire).")
@@ -83,30 +76,6 @@ func (r *updateAPIKeyRequest) validate(is *issues) {
 	validate.Metadata(r.Metadata, is)
 }
 
-func validateName(name string, path []string, required bool, is *issues) {
-	switch n := len(strings.TrimSpace(name)); {
-	case n == 0 && required:
-		is.Add(path, "Required; must not be blank.")
-	case validate.Chars(name) > 200:
-		is.Add(path, "Must be at most 200 characters.")
-	}
-}
-
-func validateScopes(scopes []string, is *issues) {
-	if len(scopes) == 0 {
-		is.Add([]string{"scopes"}, "Must name at least one scope (omit it for every scope).")
-	}
-	for i, sc := range scopes {
-		switch {
-		case !auth.ValidScope(sc):
-			is.Add([]string{"scopes", itoa(i)}, "Unknown scope %q; known scopes: %s.", sc, strings.Join(auth.AllScopes, ", "))
-		case slices.Index(scopes, sc) != i:
-			is.Add([]string{"scopes", itoa(i)}, "Scope %q is listed twice.", sc)
-		}
-	}
-}
-
-// Metadata is free-form, but bounded: it is echoed in every read.
 // RenderCreatedAPIKey is the create response, with the plaintext shown once
 // (shared with `reconlayer admin create-api-key`).
 func RenderCreatedAPIKey(k apikey.Created) any {

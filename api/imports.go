@@ -62,9 +62,9 @@ func (r *importProfileRequest) validate(is *issues) {
 		if r.Name != nil {
 			name = *r.Name
 		}
-		validateName(name, []string{"name"}, true, is)
+		validate.Name(name, []string{"name"}, true, is)
 	}
-	validateDescription(r.Description.Value, is)
+	validate.Description(r.Description.Value, is)
 	switch {
 	case r.RecordType == nil && !r.partial:
 		is.Add([]string{"recordType"}, "Required; one of %s.", strings.Join(importer.RecordTypes, ", "))

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reconlayer/reconlayer/console"
 	"github.com/reconlayer/reconlayer/internal/apikey"
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/cases"
@@ -60,6 +61,7 @@ type Options struct {
 	Webhooks           egress.Policy       // which endpoint URLs are accepted
 	WebhookTimeout     time.Duration       // one webhook attempt (bounds its task)
 	AdminQueues        bool                // serve asynq's web UI at /admin/queues (dashboard sessions only)
+	Console            console.Options     // the web console at /console
 	// OverloadQueueLatency refuses evidence writes (503 overloaded) while
 	// the match queue's oldest pending task is older than this. 0 disables
 	// it, so it is the one setting NewRouter does not default.
@@ -176,10 +178,22 @@ func NewRouter(d Deps) *gin.Engine {
 			}
 		}
 	}
+	// The web console answers HTML, its misses included: a person's browser
+	// gets a page, not the JSON envelope.
+	cons := console.Mount(r, console.Deps{Logger: d.Logger, Pool: d.Pool, Redis: d.Redis, Options: o.Console,
+		Authenticator: s.auth, Webhooks: s.webhooks, WebhookPolicy: o.Webhooks})
 	r.NoRoute(v1Only(s.authenticate), v1Only(s.rateLimit), func(c *gin.Context) {
+		if console.Owns(c.Request.URL.Path) {
+			cons.NotFound(c)
+			return
+		}
 		abort(c, NewError(http.StatusNotFound, CodeNotFound, "No route %s %s.", c.Request.Method, c.Request.URL.Path))
 	})
 	r.NoMethod(v1Only(s.authenticate), v1Only(s.rateLimit), func(c *gin.Context) {
+		if console.Owns(c.Request.URL.Path) {
+			cons.MethodNotAllowed(c)
+			return
+		}
 		abort(c, NewError(http.StatusMethodNotAllowed, CodeMethodNotAllowed,
 			"Method %s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
 	})

@@ -13,7 +13,6 @@ import (
 	"github.com/reconlayer/reconlayer/internal/money"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/ruleset"
-	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // ruleJSON is a rule on the wire: the rule's own fields (amountTolerance is
@@ -98,51 +97,6 @@ func (q *ruleRequest) apply(r *rule.Rule) {
 	setB(&r.RequireAllRequiredLegs, q.RequireAllRequiredLegs)
 }
 
-// validateRule checks a whole rule, as it would be stored.
-func validateRule(r rule.Rule, is *issues) {
-	if r.Name == "" || validate.Chars(r.Name) > 200 {
-		is.Add([]string{"name"}, "Required; 1 to 200 characters.")
-	}
-	if r.PaymentType != nil && !slices.Contains(rule.PaymentTypes, *r.PaymentType) {
-		is.Add([]string{"paymentType"}, "Must be one of %s, or null for every type.", strings.Join(rule.PaymentTypes, ", "))
-	}
-	if r.SourceType != nil && !slices.Contains(rule.SourceTypes, *r.SourceType) {
-		is.Add([]string{"sourceType"}, "Must be one of %s, or null for every source.", strings.Join(rule.SourceTypes, ", "))
-	}
-	if r.Priority < 0 || r.Priority > 1_000_000 {
-		is.Add([]string{"priority"}, "Must be from 0 to 1000000 (lower runs first).")
-	}
-	if r.AmountTolerance.IsNegative() {
-		is.Add([]string{"amountTolerance"}, "Must not be negative.")
-	}
-	if r.AmountToleranceBps < 0 || r.AmountToleranceBps > 10000 {
-		is.Add([]string{"amountToleranceBps"}, "Must be from 0 to 10000 basis points.")
-	}
-	minutes := func(name string, v int32) {
-		if v < 1 || v > 525_600 {
-			is.Add([]string{name}, "Must be from 1 to 525600 minutes (a year).")
-		}
-	}
-	minutes("timeWindowMinutes", r.TimeWindowMinutes)
-	minutes("expectedCompletionMinutes", r.ExpectedCompletionMinutes)
-	minutes("delayedSettlementThresholdMinutes", r.DelayedSettlementThresholdMinutes)
-	if r.SLARiskThresholdPercent < 1 || r.SLARiskThresholdPercent > 100 {
-		is.Add([]string{"slaRiskThresholdPercent"}, "Must be from 1 to 100.")
-	}
-	if len(r.RequiredLegTypes) == 0 && r.PaymentType != nil {
-		is.Add([]string{"requiredLegTypes"}, "Must name at least one of %s (only a rule for every payment type may leave it empty).",
-			strings.Join(rule.LegTypes, ", "))
-	}
-	for i, t := range r.RequiredLegTypes {
-		switch {
-		case !slices.Contains(rule.LegTypes, t):
-			is.Add([]string{"requiredLegTypes", itoa(i)}, "Must be one of %s.", strings.Join(rule.LegTypes, ", "))
-		case slices.Index(r.RequiredLegTypes, t) != i:
-			is.Add([]string{"requiredLegTypes", itoa(i)}, "%q is listed twice.", t)
-		}
-	}
-}
-
 // createRuleRequest is a POST body: the rule it describes is the built-in
 // default of its payment type with the given fields applied.
 type createRuleRequest struct {
@@ -164,7 +118,7 @@ func (q *createRuleRequest) rule() rule.Rule {
 	return r
 }
 
-func (q *createRuleRequest) validate(is *issues) { validateRule(q.rule(), is) }
+func (q *createRuleRequest) validate(is *issues) { *is = append(*is, rule.Validate(q.rule())...) }
 
 func (s *server) createRule(c *gin.Context) {
 	var req createRuleRequest
@@ -191,9 +145,7 @@ func (s *server) updateRule(c *gin.Context) {
 	}
 	row, err := s.rules.Update(c.Request.Context(), mustPrincipal(c).OrganizationID, id, func(r *rule.Rule) error {
 		req.apply(r)
-		var is issues
-		validateRule(*r, &is)
-		return invalid(is)
+		return invalid(rule.Validate(*r))
 	})
 	if err != nil {
 		abort(c, serviceError(err))

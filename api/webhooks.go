@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -133,13 +131,7 @@ type createWebhookEndpointRequest struct {
 }
 
 func (r *createWebhookEndpointRequest) validate(is *issues) {
-	validateWebhookURL(r.URL, r.policy, is)
-	validateDescription(r.Description, is)
-	if r.SubscribedEvents == nil {
-		is.Add([]string{"subscribedEvents"}, `Required: the event types to send, or ["*"] for all.`)
-	} else {
-		validateSubscribedEvents(r.SubscribedEvents, is)
-	}
+	*is = append(*is, webhook.Validate(webhook.CreateInput{URL: r.URL, Description: r.Description, SubscribedEvents: r.SubscribedEvents}, r.policy)...)
 	validate.Metadata(r.Metadata, is)
 }
 
@@ -155,46 +147,16 @@ type updateWebhookEndpointRequest struct {
 
 func (r *updateWebhookEndpointRequest) validate(is *issues) {
 	if r.URL != nil {
-		validateWebhookURL(*r.URL, r.policy, is)
+		webhook.ValidateURL(*r.URL, r.policy, is)
 	}
-	validateDescription(r.Description.Value, is)
+	validate.Description(r.Description.Value, is)
 	if r.SubscribedEvents != nil {
-		validateSubscribedEvents(r.SubscribedEvents, is)
+		webhook.ValidateEvents(r.SubscribedEvents, is)
 	}
 	if r.Status != nil && *r.Status != webhook.StatusActive && *r.Status != webhook.StatusDisabled {
 		is.Add([]string{"status"}, "Must be active or disabled.")
 	}
 	validate.Metadata(r.Metadata, is)
-}
-
-func validateWebhookURL(raw string, p egress.Policy, is *issues) {
-	if strings.TrimSpace(raw) == "" {
-		is.Add([]string{"url"}, "Required: the https URL to send webhooks to.")
-		return
-	}
-	if _, err := egress.CheckURL(raw, p); err != nil {
-		is.Add([]string{"url"}, "%s", validate.Sentence(err.Error()))
-	}
-}
-
-func validateDescription(d *string, is *issues) {
-	if d != nil && validate.Chars(*d) > 500 {
-		is.Add([]string{"description"}, "Must be at most 500 characters.")
-	}
-}
-
-func validateSubscribedEvents(events []string, is *issues) {
-	if len(events) == 0 {
-		is.Add([]string{"subscribedEvents"}, `Must name at least one event type, or "*" for all.`)
-	}
-	for i, e := range events {
-		switch {
-		case !webhook.KnownEvent(e):
-			is.Add([]string{"subscribedEvents", itoa(i)}, "Unknown event type %q; known: *, %s.", e, strings.Join(webhook.EventTypes, ", "))
-		case slices.Index(events, e) != i:
-			is.Add([]string{"subscribedEvents", itoa(i)}, "Event type %q is listed twice.", e)
-		}
-	}
 }
 
 func (s *server) createWebhookEndpoint(c *gin.Context) {

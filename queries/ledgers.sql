@@ -293,15 +293,22 @@ WHERE e.organization_id = @organization_id AND e.ledger_id = @ledger_id
   AND (NOT @free_only::boolean OR NOT EXISTS (SELECT 1 FROM ledger_match_members m WHERE m.entry_id = e.id AND m.active));
 
 -- name: RunMatches :many
+-- The page's matches first (the run's index, in order), then the members of
+-- those only: aggregating before the limit, or for the rows an offset
+-- skips, would read the whole run.
 SELECT lm.*,
-       coalesce(array_agg(mm.item_id ORDER BY mm.item_id) FILTER (WHERE mm.item_id IS NOT NULL), '{}')::uuid[] AS item_ids,
-       coalesce(array_agg(mm.entry_id ORDER BY mm.entry_id) FILTER (WHERE mm.entry_id IS NOT NULL), '{}')::uuid[] AS entry_ids
-FROM ledger_matches lm JOIN ledger_match_members mm ON mm.match_id = lm.id
-WHERE lm.organization_id = @organization_id AND lm.run_id = @run_id
-  AND (sqlc.narg(status)::text IS NULL OR lm.status = sqlc.narg(status))
-GROUP BY lm.id
-ORDER BY lm.created_at, lm.id
-LIMIT @lim OFFSET @off;
+       coalesce((SELECT array_agg(mm.item_id ORDER BY mm.item_id) FROM ledger_match_members mm
+                 WHERE mm.match_id = lm.id AND mm.item_id IS NOT NULL), '{}')::uuid[] AS item_ids,
+       coalesce((SELECT array_agg(mm.entry_id ORDER BY mm.entry_id) FROM ledger_match_members mm
+                 WHERE mm.match_id = lm.id AND mm.entry_id IS NOT NULL), '{}')::uuid[] AS entry_ids
+FROM ledger_matches lm
+WHERE lm.id IN (
+    SELECT p.id FROM ledger_matches p
+    WHERE p.organization_id = @organization_id AND p.run_id = @run_id
+      AND (sqlc.narg(status)::text IS NULL OR p.status = sqlc.narg(status))
+    ORDER BY p.created_at, p.id
+    LIMIT @lim OFFSET @off)
+ORDER BY lm.created_at, lm.id;
 
 -- name: CountRunMatches :one
 SELECT count(*) FROM ledger_matches

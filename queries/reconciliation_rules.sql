@@ -46,3 +46,10 @@ WHERE organization_id = @organization_id AND deleted_at IS NULL
 SELECT * FROM reconciliation_rules
 WHERE organization_id = $1 AND deleted_at IS NULL AND is_active
 ORDER BY priority, created_at, id;
+
+-- name: ListRulesByPriority :many
+-- The console's list: the order rule.Select tries active rules in.
+SELECT * FROM reconciliation_rules
+WHERE organization_id = @organization_id AND deleted_at IS NULL
+ORDER BY priority, created_at, id
+LIMIT @lim OFFSET @off;

@@ -21,6 +21,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/auth"
 	"github.com/reconlayer/reconlayer/internal/backend"
 	"github.com/reconlayer/reconlayer/internal/config"
+	"github.com/reconlayer/reconlayer/internal/consoleauth"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/migrate"
 )
@@ -31,10 +32,16 @@ const adminUsage = `usage: reconlayer admin <command> [flags]   (prints JSON on 
   create-api-key --org ID --name NAME [--scopes a,b] [--expires-in 720h]
   session-token --org ID --user USER [--ttl 1h]     (HS256, RECONLAYER_SESSION_SECRET)
   set-rate-limit --org ID --per-minute N|default
+  create-user --org ID --email EMAIL [--password-stdin]
+      a web console user; prints a one-time password (changed at first
+      sign-in) unless --password-stdin reads one (12+ characters) from stdin
 `
 
+// maxPasswordInput bounds what create-user reads from stdin.
+const maxPasswordInput = 4096
+
 // adminCmd bootstraps organizations and credentials without a dashboard.
-func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError(strings.TrimSpace(adminUsage))
 	}
@@ -48,6 +55,8 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		user      = fs.String("user", "", "user id (token subject)")
 		ttl       = fs.Duration("ttl", time.Hour, "token lifetime")
 		perMinute = fs.String("per-minute", "", "requests per minute, or 'default'")
+		email     = fs.String("email", "", "console user's email")
+		pwStdin   = fs.Bool("password-stdin", false, "read the console user's password from stdin")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError(err.Error())
@@ -59,6 +68,8 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		orgID     uuid.UUID
 		keyScopes []string
 		limit     *int32
+		userEmail string
+		userPass  string
 	)
 	needOrg := func() error {
 		id, err := uuid.Parse(*org)
@@ -117,6 +128,23 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			v := int32(n)
 			limit = &v
 		}
+	case "create-user":
+		if err := needOrg(); err != nil {
+			return err
+		}
+		if strings.TrimSpace(*email) == "" {
+			return usageError("create-user needs --email EMAIL")
+		}
+		e, err := consoleauth.CheckEmail(*email)
+		if err != nil {
+			return usageError(err.Error())
+		}
+		userEmail = e
+		if *pwStdin {
+			if userPass, err = readPassword(stdin); err != nil {
+				return err
+			}
+		}
 	default:
 		return usageError(fmt.Sprintf("unknown admin command %q\n%s", args[0], strings.TrimSpace(adminUsage)))
 	}
@@ -169,6 +197,25 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return out.Encode(api.RenderCreatedAPIKey(created))
+	case "create-user":
+		created, err := consoleauth.New(pool, consoleauth.Options{}).CreateUser(ctx, consoleauth.CreateUserInput{
+			OrganizationID: orgID, Email: userEmail, Password: userPass, Actor: "system",
+		})
+		if errors.Is(err, consoleauth.ErrEmailTaken) {
+			return fmt.Errorf("a console user with email %s exists already", userEmail)
+		}
+		if err != nil {
+			return err
+		}
+		u := created.User
+		res := map[string]any{
+			"userId": u.ID.String(), "email": u.Email, "organizationId": u.OrganizationID.String(),
+			"mustChangePassword": u.MustChangePassword,
+		}
+		if created.OneTimePassword != "" {
+			res["oneTimePassword"] = created.OneTimePassword
+		}
+		return out.Encode(res)
 	default: // set-rate-limit
 		o, err := q.SetOrganizationRateLimit(ctx, db.SetOrganizationRateLimitParams{ID: orgID, RateLimitPerMinute: limit})
 		if err != nil {
@@ -176,6 +223,26 @@ func adminCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return out.Encode(map[string]any{"organizationId": o.ID.String(), "rateLimitPerMinute": o.RateLimitPerMinute})
 	}
+}
+
+// readPassword reads a password from stdin: the whole input but one final
+// line break, checked against the console's password policy.
+func readPassword(stdin io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(stdin, maxPasswordInput+1))
+	if err != nil {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	if len(b) > maxPasswordInput {
+		return "", usageError("--password-stdin: the password is too long")
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if pw == "" {
+		return "", usageError("--password-stdin: no password on stdin")
+	}
+	if err := consoleauth.CheckPassword(pw); err != nil {
+		return "", usageError("--password-stdin: " + err.Error())
+	}
+	return pw, nil
 }
 
 // adminPool connects and insists on an up-to-date schema.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/reconlayer/reconlayer/internal/auth"
+	"github.com/reconlayer/reconlayer/internal/consoleauth"
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/dbtest"
 )
@@ -339,4 +340,99 @@ func TestAdminUsage(t *testing.T) {
 		require.Equal(t, 2, code, "%v: %s", args, stderr)
 		require.NotContains(t, stderr, "DATABASE_URL")
 	}
+}
+
+// adminExecStdin is adminExec with stdin.
+func adminExecStdin(t *testing.T, env map[string]string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd, stdout, stderr := command(t, env, append([]string{"admin"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go func() { <-ctx.Done(); _ = cmd.Process.Kill() }()
+	code := exitCode(cmd.Run())
+	return code, stdout.String(), stderr.String()
+}
+
+func TestAdminCreateUser(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.DatabaseURL(t)
+	env := map[string]string{"DATABASE_URL": dbURL}
+	org := adminOrg(t, env, "Acme")
+	ctx := context.Background()
+	conn := adminConn(t, dbURL)
+	pool, err := pgxpool.New(ctx, dbURL)
+	require.NoError(t, err)
+	defer pool.Close()
+	users := consoleauth.New(pool, consoleauth.Options{})
+
+	// Without --password-stdin: a one-time password, printed once, to be
+	// changed at the first sign-in.
+	out := adminJSON(t, env, "create-user", "--org", org, "--email", " Ops@Acme.example ")
+	oneTime, _ := out["oneTimePassword"].(string)
+	require.Len(t, oneTime, 24)
+	require.Equal(t, "Ops@Acme.example", out["email"])
+	require.Equal(t, org, out["organizationId"])
+	require.Equal(t, true, out["mustChangePassword"])
+	userID, err := uuid.Parse(out["userId"].(string))
+	require.NoError(t, err)
+	require.Len(t, out, 5, "%v", out)
+
+	var hash string
+	var mustChange bool
+	require.NoError(t, conn.QueryRow(ctx, "SELECT password_hash, must_change_password FROM console_users WHERE id = $1", userID).Scan(&hash, &mustChange))
+	require.True(t, strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$"), hash)
+	require.NotContains(t, hash, oneTime)
+	require.True(t, mustChange)
+	sess, _, err := users.SignIn(ctx, consoleauth.SignInInput{Email: "ops@acme.example", Password: oneTime})
+	require.NoError(t, err)
+	require.True(t, sess.MustChangePassword)
+	require.Equal(t, userID, sess.UserID)
+
+	// With --password-stdin: that password (one final line break dropped),
+	// no change required, nothing secret printed.
+	code, stdout, stderr := adminExecStdin(t, env, "a long enough password\n", "create-user", "--org", org, "--email", "lead@acme.example", "--password-stdin")
+	require.Equal(t, 0, code, stderr)
+	require.Empty(t, stderr)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+	require.Equal(t, false, got["mustChangePassword"])
+	require.NotContains(t, got, "oneTimePassword")
+	require.NotContains(t, stdout, "a long enough password")
+	sess, _, err = users.SignIn(ctx, consoleauth.SignInInput{Email: "lead@acme.example", Password: "a long enough password"})
+	require.NoError(t, err)
+	require.False(t, sess.MustChangePassword)
+
+	missing := uuid.NewString()
+	for _, tc := range []struct {
+		name   string
+		stdin  string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no email", "", []string{"--org", org}, 2, "create-user needs --email EMAIL"},
+		{"not an email", "", []string{"--org", org, "--email", "ops"}, 2, `"ops" is not an email address`},
+		{"org not a uuid", "", []string{"--org", "acme", "--email", "x@acme.example"}, 2, "create-user needs --org ID"},
+		{"short password", "short\n", []string{"--org", org, "--email", "x@acme.example", "--password-stdin"}, 2, "at least 12 characters"},
+		{"empty stdin", "", []string{"--org", org, "--email", "x@acme.example", "--password-stdin"}, 2, "no password on stdin"},
+		{"email taken", "", []string{"--org", org, "--email", "OPS@acme.example"}, 1, "a console user with email OPS@acme.example exists already"},
+		{"unknown org", "", []string{"--org", missing, "--email", "x@acme.example"}, 1, "organization " + missing + " does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := adminExecStdin(t, env, tc.stdin, append([]string{"create-user"}, tc.args...)...)
+			require.Equal(t, tc.code, code, stderr)
+			require.Empty(t, stdout)
+			require.True(t, strings.HasPrefix(stderr, "reconlayer: "), stderr)
+			require.Contains(t, stderr, tc.stderr)
+		})
+	}
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM console_users").Scan(&n))
+	require.Equal(t, 2, n, "refused commands create no user")
+
+	// Usage mistakes are found before any connection.
+	dead := map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/x?sslmode=disable"}
+	code, _, stderr = adminExecStdin(t, dead, "short", "create-user", "--org", org, "--email", "x@acme.example", "--password-stdin")
+	require.Equal(t, 2, code, stderr)
 }

@@ -22,7 +22,7 @@ commands:
   worker                  asynq task handlers
   scheduler               enqueues periodic tasks (run one; duplicates collapse)
   migrate up|down|status  apply, roll back one, or list database migrations
-  admin <command>         bootstrap orgs, API keys, session tokens, rate limits (JSON out)
+  admin <command>         bootstrap orgs, API keys, session tokens, rate limits, console users (JSON out)
   demo [--url URL]        a guided tour against a running service: intents, evidence, imports, runs, expected payments
   import --file PATH      upload a file (CSV, camt.05x, BAI2, MT940) as an import batch and follow it
   bench <name>            measure on this machine (scratch database): evidence, sla, imports, webhooks, runs, expected
@@ -47,6 +47,7 @@ configuration (environment):
   RECONLAYER_EVIDENCE_WAIT       how long evidence POSTs wait for the matcher (default 2s; 0s answers 202)
   RECONLAYER_WORKER_QUEUES       queues a worker serves, with weights (default critical=6,default=3,low=1)
   RECONLAYER_SLA_SCORE_INTERVAL  how often the scheduler has SLA risk scored (default 1m)
+  RECONLAYER_CONSOLE_SECURE_COOKIE  web console cookies Secure on plain HTTP too, behind a TLS proxy (default false)
 `
 
 func main() {
@@ -70,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "migrate":
 		err = migrateCmd(ctx, args[1:], stdout)
 	case "admin":
-		err = adminCmd(ctx, args[1:], stdout, stderr)
+		err = adminCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "demo":
 		err = demoCmd(ctx, args[1:], stdout, stderr)
 	case "import":

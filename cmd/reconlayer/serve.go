@@ -125,6 +125,7 @@ func apiOptions(ctx context.Context, cfg config.Config) (api.Options, error) {
 	o.WebhookTimeout = cfg.Webhooks.Timeout
 	o.MaxImportBytes = cfg.MaxImportBytes
 	o.AdminQueues = cfg.AdminQueues
+	o.Console.SecureCookie = cfg.ConsoleSecureCookie
 	o.OverloadQueueLatency = cfg.OverloadQueueLatency
 	o.Session = auth.SessionConfig{HS256Secret: []byte(cfg.SessionSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWKSURL != "" {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,6 +18,7 @@ import (
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/page"
 	"github.com/reconlayer/reconlayer/internal/txn"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // ErrNotFound: no such key in the organization.
@@ -38,6 +41,36 @@ type CreateInput struct {
 	ExpiresAt       *time.Time
 	Metadata        []byte // a JSON object
 	CreatedByUserID *string
+}
+
+// Validate checks a create request as the api and the console take it:
+// a name, known scopes (nil: every scope) and an expiry, if any, after now.
+// Metadata, a JSON object, is the caller's to bound (validate.Metadata).
+func Validate(in CreateInput, now time.Time) validate.Issues {
+	var is validate.Issues
+	validate.Name(in.Name, []string{"name"}, true, &is)
+	if in.Scopes != nil {
+		ValidateScopes(in.Scopes, &is)
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		is.Add([]string{"expiresAt"}, "Must be in the future.")
+	}
+	return is
+}
+
+// ValidateScopes requires at least one scope, each known and named once.
+func ValidateScopes(scopes []string, is *validate.Issues) {
+	if len(scopes) == 0 {
+		is.Add([]string{"scopes"}, "Must name at least one scope (omit it for every scope).")
+	}
+	for i, sc := range scopes {
+		switch {
+		case !auth.ValidScope(sc):
+			is.Add([]string{"scopes", validate.Index(i)}, "Unknown scope %q; known scopes: %s.", sc, strings.Join(auth.AllScopes, ", "))
+		case slices.Index(scopes, sc) != i:
+			is.Add([]string{"scopes", validate.Index(i)}, "Scope %q is listed twice.", sc)
+		}
+	}
 }
 
 // Created is a new key with its plaintext, which exists nowhere else.

@@ -135,13 +135,25 @@ func (s *Service) List(ctx context.Context, p db.ListCasesParams) ([]db.ListCase
 }
 
 // Overview counts the organization's cases created in [from, to) (a nil
-// bound is open) by status, reconciliation status, verdict and exception.
+// bound is open) by status, reconciliation status, verdict and exception
+// type, in one scan.
 func (s *Service) Overview(ctx context.Context, org uuid.UUID, from, to *time.Time) (db.DashboardOverviewRow, error) {
 	row, err := s.q.DashboardOverview(ctx, db.DashboardOverviewParams{OrganizationID: org, CreatedFrom: from, CreatedTo: to})
 	if err != nil {
 		return row, fmt.Errorf("case overview: %w", err)
 	}
 	return row, nil
+}
+
+// CreatedPerDay counts the organization's cases created per UTC day since
+// from, by verdict (nil for cases not judged yet). Days without cases are
+// absent.
+func (s *Service) CreatedPerDay(ctx context.Context, org uuid.UUID, from time.Time) ([]db.CasesCreatedPerDayRow, error) {
+	rows, err := s.q.CasesCreatedPerDay(ctx, db.CasesCreatedPerDayParams{OrganizationID: org, CreatedFrom: from})
+	if err != nil {
+		return nil, fmt.Errorf("cases created per day: %w", err)
+	}
+	return rows, nil
 }
 
 // Related is what a page of cases is rendered with, by case id.

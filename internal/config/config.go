@@ -67,6 +67,11 @@ type Config struct {
 	// AdminQueues serves asynq's web UI at /admin/queues on the api, to
 	// dashboard sessions only (RECONLAYER_ADMIN_QUEUES).
 	AdminQueues bool
+	// ConsoleSecureCookie marks the web console's cookies Secure even on
+	// plain HTTP, for a server behind a TLS-terminating proxy
+	// (RECONLAYER_CONSOLE_SECURE_COOKIE). Requests over TLS get Secure
+	// cookies anyway.
+	ConsoleSecureCookie bool
 	// OverloadQueueLatency is how far behind the match queue may fall
 	// before the api refuses evidence writes with 503 overloaded
 	// (RECONLAYER_OVERLOAD_QUEUE_LATENCY; 0s or off: never).
@@ -189,6 +194,9 @@ func LoadFrom(getenv func(string) string) (Config, error) {
 	}
 	cfg.MaxImportBytes = int64(maxImport)
 	if cfg.AdminQueues, err = boolean("RECONLAYER_ADMIN_QUEUES", get("RECONLAYER_ADMIN_QUEUES", "false")); err != nil {
+		return Config{}, err
+	}
+	if cfg.ConsoleSecureCookie, err = boolean("RECONLAYER_CONSOLE_SECURE_COOKIE", get("RECONLAYER_CONSOLE_SECURE_COOKIE", "false")); err != nil {
 		return Config{}, err
 	}
 	if cfg.OverloadQueueLatency, err = overloadLatency(get("RECONLAYER_OVERLOAD_QUEUE_LATENCY", "60s")); err != nil {

@@ -29,19 +29,21 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 30*time.Second, cfg.StateGaugeInterval)
 	require.Empty(t, cfg.SessionSecret)
 	require.False(t, cfg.AdminQueues)
+	require.False(t, cfg.ConsoleSecureCookie)
 }
 
 func TestOverrides(t *testing.T) {
 	t.Parallel()
 	cfg, err := LoadFrom(env(map[string]string{
-		"DATABASE_URL":                  "postgresql://u:p@db.internal:6543/recon",
-		"REDIS_URL":                     "rediss://cache:6380/2",
-		"RECONLAYER_HTTP_ADDR":          "127.0.0.1:8080",
-		"RECONLAYER_METRICS_ADDR":       "off",
-		"RECONLAYER_WORKER_CONCURRENCY": "8",
-		"RECONLAYER_SHUTDOWN_TIMEOUT":   "90s",
-		"RECONLAYER_LOG_LEVEL":          "debug",
-		"RECONLAYER_ADMIN_QUEUES":       "true",
+		"DATABASE_URL":                     "postgresql://u:p@db.internal:6543/recon",
+		"REDIS_URL":                        "rediss://cache:6380/2",
+		"RECONLAYER_HTTP_ADDR":             "127.0.0.1:8080",
+		"RECONLAYER_METRICS_ADDR":          "off",
+		"RECONLAYER_WORKER_CONCURRENCY":    "8",
+		"RECONLAYER_SHUTDOWN_TIMEOUT":      "90s",
+		"RECONLAYER_LOG_LEVEL":             "debug",
+		"RECONLAYER_ADMIN_QUEUES":          "true",
+		"RECONLAYER_CONSOLE_SECURE_COOKIE": "true",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
@@ -50,6 +52,7 @@ func TestOverrides(t *testing.T) {
 	require.Equal(t, 90*time.Second, cfg.ShutdownTimeout)
 	require.Equal(t, slog.LevelDebug, cfg.LogLevel)
 	require.True(t, cfg.AdminQueues)
+	require.True(t, cfg.ConsoleSecureCookie)
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
@@ -95,6 +98,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RECONLAYER_WEBHOOK_ALLOW_INSECURE", "maybe"},
 		{"RECONLAYER_WEBHOOK_ALLOW_PRIVATE", "on"},
 		{"RECONLAYER_ADMIN_QUEUES", "enabled"},
+		{"RECONLAYER_CONSOLE_SECURE_COOKIE", "https"},
 		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "-1s"},
 		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "500ms"},
 		{"RECONLAYER_OVERLOAD_QUEUE_LATENCY", "48h"},

@@ -2234,14 +2234,18 @@ func (q *Queries) RunItemsByIDs(ctx context.Context, arg RunItemsByIDsParams) ([
 
 const runMatches = `-- name: RunMatches :many
 SELECT lm.id, lm.organization_id, lm.run_id, lm.status, lm.kind, lm.strategy, lm.score, lm.reason, lm.note, lm.amount, lm.currency, lm.created_by, lm.created_at, lm.decided_at, lm.decided_by,
-       coalesce(array_agg(mm.item_id ORDER BY mm.item_id) FILTER (WHERE mm.item_id IS NOT NULL), '{}')::uuid[] AS item_ids,
-       coalesce(array_agg(mm.entry_id ORDER BY mm.entry_id) FILTER (WHERE mm.entry_id IS NOT NULL), '{}')::uuid[] AS entry_ids
-FROM ledger_matches lm JOIN ledger_match_members mm ON mm.match_id = lm.id
-WHERE lm.organization_id = $1 AND lm.run_id = $2
-  AND ($3::text IS NULL OR lm.status = $3)
-GROUP BY lm.id
+       coalesce((SELECT array_agg(mm.item_id ORDER BY mm.item_id) FROM ledger_match_members mm
+                 WHERE mm.match_id = lm.id AND mm.item_id IS NOT NULL), '{}')::uuid[] AS item_ids,
+       coalesce((SELECT array_agg(mm.entry_id ORDER BY mm.entry_id) FROM ledger_match_members mm
+                 WHERE mm.match_id = lm.id AND mm.entry_id IS NOT NULL), '{}')::uuid[] AS entry_ids
+FROM ledger_matches lm
+WHERE lm.id IN (
+    SELECT p.id FROM ledger_matches p
+    WHERE p.organization_id = $1 AND p.run_id = $2
+      AND ($3::text IS NULL OR p.status = $3)
+    ORDER BY p.created_at, p.id
+    LIMIT $5 OFFSET $4)
 ORDER BY lm.created_at, lm.id
-LIMIT $5 OFFSET $4
 `
 
 type RunMatchesParams struct {
@@ -2272,6 +2276,9 @@ type RunMatchesRow struct {
 	EntryIds       []uuid.UUID
 }
 
+// The page's matches first (the run's index, in order), then the members of
+// those only: aggregating before the limit, or for the rows an offset
+// skips, would read the whole run.
 func (q *Queries) RunMatches(ctx context.Context, arg RunMatchesParams) ([]RunMatchesRow, error) {
 	rows, err := q.db.Query(ctx, runMatches,
 		arg.OrganizationID,

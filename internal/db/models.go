@@ -43,6 +43,32 @@ type AuditEvent struct {
 	LedgerRunID     *uuid.UUID
 }
 
+type ConsoleSession struct {
+	ID             uuid.UUID
+	TokenHash      []byte
+	UserID         uuid.UUID
+	OrganizationID uuid.UUID
+	CsrfToken      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
+	LastSeenAt     time.Time
+	RevokedAt      *time.Time
+	UserAgent      *string
+	Ip             *string
+}
+
+type ConsoleUser struct {
+	ID                 uuid.UUID
+	OrganizationID     uuid.UUID
+	Email              string
+	PasswordHash       string
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastSignInAt       *time.Time
+	DisabledAt         *time.Time
+}
+
 type Counterparty struct {
 	ID             uuid.UUID
 	OrganizationID uuid.UUID

@@ -356,6 +356,64 @@ func (q *Queries) ListRules(ctx context.Context, arg ListRulesParams) ([]Reconci
 	return items, nil
 }
 
+const listRulesByPriority = `-- name: ListRulesByPriority :many
+SELECT id, organization_id, name, priority, payment_type, source_type, is_active, amount_tolerance, amount_tolerance_bps, time_window_minutes, allow_explicit_id_match, allow_provider_id_match, allow_tx_hash_match, allow_reference_exact_match, allow_amount_and_time_window_match, required_leg_types, require_all_required_legs, expected_completion_minutes, sla_risk_threshold_percent, delayed_settlement_threshold_minutes, deleted_at, created_at, updated_at FROM reconciliation_rules
+WHERE organization_id = $1 AND deleted_at IS NULL
+ORDER BY priority, created_at, id
+LIMIT $3 OFFSET $2
+`
+
+type ListRulesByPriorityParams struct {
+	OrganizationID uuid.UUID
+	Off            int32
+	Lim            int32
+}
+
+// The console's list: the order rule.Select tries active rules in.
+func (q *Queries) ListRulesByPriority(ctx context.Context, arg ListRulesByPriorityParams) ([]ReconciliationRule, error) {
+	rows, err := q.db.Query(ctx, listRulesByPriority, arg.OrganizationID, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReconciliationRule
+	for rows.Next() {
+		var i ReconciliationRule
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrganizationID,
+			&i.Name,
+			&i.Priority,
+			&i.PaymentType,
+			&i.SourceType,
+			&i.IsActive,
+			&i.AmountTolerance,
+			&i.AmountToleranceBps,
+			&i.TimeWindowMinutes,
+			&i.AllowExplicitIDMatch,
+			&i.AllowProviderIDMatch,
+			&i.AllowTxHashMatch,
+			&i.AllowReferenceExactMatch,
+			&i.AllowAmountAndTimeWindowMatch,
+			&i.RequiredLegTypes,
+			&i.RequireAllRequiredLegs,
+			&i.ExpectedCompletionMinutes,
+			&i.SlaRiskThresholdPercent,
+			&i.DelayedSettlementThresholdMinutes,
+			&i.DeletedAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateRule = `-- name: UpdateRule :one
 UPDATE reconciliation_rules SET
     name = $3, priority = $4, payment_type = $5, source_type = $6, is_active = $7, amount_tolerance = $8,

@@ -587,6 +587,13 @@ func (s *Service) CloseItem(ctx context.Context, org, id uuid.UUID, ledgerID *uu
 	}, actor, map[string]any{"reason": reason, "note": note})
 }
 
+// GetItem reads one line (of a run that is not deleted) with its run's
+// ledger.
+func (s *Service) GetItem(ctx context.Context, org, id uuid.UUID) (db.GetRunItemRow, error) {
+	it, err := s.q.GetRunItem(ctx, db.GetRunItemParams{OrganizationID: org, ID: id})
+	return fault.NotFound(it, err, ErrItemNotFound, "item")
+}
+
 // ReopenItem undoes CloseItem.
 func (s *Service) ReopenItem(ctx context.Context, org, id uuid.UUID, actor string) (db.LedgerRunItem, error) {
 	return s.moveItem(ctx, org, id, nil, false, func(q *db.Queries) (db.LedgerRunItem, error) {

@@ -45,6 +45,17 @@ func (l *Limiter) Allow(ctx context.Context, key string, perMinute int) (Result,
 	}, nil
 }
 
+// Remaining reports how many requests key's budget of perMinute a minute
+// still allows, spending none: for budgets spent only on some outcomes
+// (failed sign-ins), checked before the outcome is known.
+func (l *Limiter) Remaining(ctx context.Context, key string, perMinute int) (int, error) {
+	res, err := l.l.AllowN(ctx, "reconlayer:ratelimit:"+key, redis_rate.PerMinute(perMinute), 0)
+	if err != nil {
+		return 0, fmt.Errorf("rate limit %s: %w", key, err)
+	}
+	return res.Remaining, nil
+}
+
 // Seconds rounds d up to whole seconds for headers (never 0 for a positive wait).
 func Seconds(d time.Duration) int {
 	if d <= 0 {

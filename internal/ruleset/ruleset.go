@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconlayer/reconlayer/internal/db"
 	"github.com/reconlayer/reconlayer/internal/numeric"
+	"github.com/reconlayer/reconlayer/internal/page"
 	"github.com/reconlayer/reconlayer/internal/rule"
 	"github.com/reconlayer/reconlayer/internal/txn"
 )
@@ -136,6 +137,20 @@ func (s *Service) List(ctx context.Context, p db.ListRulesParams) ([]db.Reconcil
 		return nil, 0, fmt.Errorf("count rules: %w", err)
 	}
 	rows, err := s.q.ListRules(ctx, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list rules: %w", err)
+	}
+	return rows, total, nil
+}
+
+// ListByPriority returns a page of the organization's rules in the order
+// they are tried (priority, then creation) and the total.
+func (s *Service) ListByPriority(ctx context.Context, org uuid.UUID, p page.Page) ([]db.ReconciliationRule, int64, error) {
+	total, err := s.q.CountRules(ctx, db.CountRulesParams{OrganizationID: org})
+	if err != nil {
+		return nil, 0, fmt.Errorf("count rules: %w", err)
+	}
+	rows, err := s.q.ListRulesByPriority(ctx, db.ListRulesByPriorityParams{OrganizationID: org, Lim: int32(p.Limit), Off: int32(p.Offset)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list rules: %w", err)
 	}

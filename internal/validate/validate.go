@@ -61,6 +61,24 @@ func Sentence(s string) string {
 	return s
 }
 
+// Name requires a name (when required, not blank) of at most 200 characters.
+func Name(name string, path []string, required bool, is *Issues) {
+	switch n := len(strings.TrimSpace(name)); {
+	case n == 0 && required:
+		is.Add(path, "Required; must not be blank.")
+	case Chars(name) > 200:
+		is.Add(path, "Must be at most 200 characters.")
+	}
+}
+
+// Description allows an omitted description or one of at most 500
+// characters.
+func Description(d *string, is *Issues) {
+	if d != nil && Chars(*d) > 500 {
+		is.Add([]string{"description"}, "Must be at most 500 characters.")
+	}
+}
+
 // Currency requires a supported currency or token code.
 func Currency(code string, path []string, is *Issues) {
 	if code == "" {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,8 +16,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/reconlayer/reconlayer/internal/db"
+	"github.com/reconlayer/reconlayer/internal/egress"
 	"github.com/reconlayer/reconlayer/internal/page"
 	"github.com/reconlayer/reconlayer/internal/txn"
+	"github.com/reconlayer/reconlayer/internal/validate"
 )
 
 // Errors the api maps to responses.
@@ -59,6 +63,49 @@ type CreateInput struct {
 	SubscribedEvents []string
 	Metadata         []byte // a JSON object; nil for {}
 	CreatedByUserID  *string
+}
+
+// Validate checks a create request as the api and the console take it:
+// the URL under policy, the description and the subscribed events.
+// Metadata, a JSON object, is the caller's to bound (validate.Metadata).
+func Validate(in CreateInput, policy egress.Policy) validate.Issues {
+	var is validate.Issues
+	ValidateURL(in.URL, policy, &is)
+	validate.Description(in.Description, &is)
+	if in.SubscribedEvents == nil {
+		is.Add([]string{"subscribedEvents"}, `Required: the event types to send, or ["*"] for all.`)
+	} else {
+		ValidateEvents(in.SubscribedEvents, &is)
+	}
+	return is
+}
+
+// ValidateURL requires a URL that policy lets webhooks be sent to; the
+// message says why one is refused (scheme, private address, …).
+func ValidateURL(raw string, policy egress.Policy, is *validate.Issues) {
+	if strings.TrimSpace(raw) == "" {
+		is.Add([]string{"url"}, "Required: the https URL to send webhooks to.")
+		return
+	}
+	if _, err := egress.CheckURL(raw, policy); err != nil {
+		is.Add([]string{"url"}, "%s", validate.Sentence(err.Error()))
+	}
+}
+
+// ValidateEvents requires at least one event type ("*" for all), each
+// known and named once.
+func ValidateEvents(events []string, is *validate.Issues) {
+	if len(events) == 0 {
+		is.Add([]string{"subscribedEvents"}, `Must name at least one event type, or "*" for all.`)
+	}
+	for i, e := range events {
+		switch {
+		case !KnownEvent(e):
+			is.Add([]string{"subscribedEvents", validate.Index(i)}, "Unknown event type %q; known: *, %s.", e, strings.Join(EventTypes, ", "))
+		case slices.Index(events, e) != i:
+			is.Add([]string{"subscribedEvents", validate.Index(i)}, "Event type %q is listed twice.", e)
+		}
+	}
 }
 
 // WithSecret is an endpoint with its new signing secret, which is shown once.
