@@ -190,6 +190,27 @@ func (c *Client) GetImportBatch(ctx context.Context, id string, opts ...RequestO
 	return out, err
 }
 
+// WaitImportBatch polls b every interval until the worker is done with it
+// (completed or failed) and returns it as it ended; seen, when not nil,
+// gets each read, to report progress from the batch's counts.
+func (c *Client) WaitImportBatch(ctx context.Context, b *ImportBatch, every time.Duration, seen func(*ImportBatch)) (*ImportBatch, error) {
+	for b.Status == "queued" || b.Status == "processing" {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(every):
+		}
+		var err error
+		if b, err = c.GetImportBatch(ctx, b.ID); err != nil {
+			return nil, err
+		}
+		if seen != nil {
+			seen(b)
+		}
+	}
+	return b, nil
+}
+
 // ListImportRows lists a batch's rows in file order.
 func (c *Client) ListImportRows(ctx context.Context, batchID string, p ListImportRowsParams, opts ...RequestOption) (*Page[ImportRow], error) {
 	out, _, err := routeListImportRows.call(ctx, c, []string{batchID}, p, none{}, opts)

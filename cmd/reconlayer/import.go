@@ -67,7 +67,10 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	batch := &created.ImportBatch
 	if !*async {
-		if batch, err = followBatch(ctx, c, batch, stderr); err != nil {
+		rows := progress.New(stderr, "rows parsed", 0)
+		batch, err = c.WaitImportBatch(ctx, batch, 250*time.Millisecond, func(b *client.ImportBatch) { rows.Set(int64(b.Counts.Total)) })
+		rows.Finish()
+		if err != nil {
 			return err
 		}
 	}
@@ -80,26 +83,6 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("import batch %s failed: %s", batch.ID, derefString(batch.Error))
 	}
 	return nil
-}
-
-// followBatch polls the batch until the worker is done with it, counting
-// its rows on w as they are parsed.
-func followBatch(ctx context.Context, c *client.Client, b *client.ImportBatch, w io.Writer) (*client.ImportBatch, error) {
-	rows := progress.New(w, "rows parsed", 0)
-	defer rows.Finish()
-	for b.Status == "queued" || b.Status == "processing" {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-		var err error
-		if b, err = c.GetImportBatch(ctx, b.ID); err != nil {
-			return nil, err
-		}
-		rows.Set(int64(b.Counts.Total))
-	}
-	return b, nil
 }
 
 func derefString(s *string) string {

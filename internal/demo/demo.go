@@ -385,18 +385,11 @@ func (d *run) statementImport(ctx context.Context) error {
 	if created.Duplicate {
 		fmt.Fprintf(d.cfg.Progress, "      this statement was imported before (batch %s): ReconLayer dedupes files by SHA-256\n", created.ID)
 	}
-	batch := &created.ImportBatch
 	bar := progress.New(d.cfg.Progress, "      rows parsed", 0)
-	for batch.Status == "queued" || batch.Status == "processing" {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if batch, err = d.c.GetImportBatch(ctx, created.ID); err != nil {
-			return err
-		}
-		bar.Set(int64(batch.Counts.Total))
+	batch, err := d.c.WaitImportBatch(ctx, &created.ImportBatch, 200*time.Millisecond,
+		func(b *client.ImportBatch) { bar.Set(int64(b.Counts.Total)) })
+	if err != nil {
+		return err
 	}
 	bar.Finish()
 	if batch.Status != "completed" {
