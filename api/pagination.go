@@ -1,8 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -18,28 +16,18 @@ const (
 	maxLimit     = 100
 )
 
-// cursorJSON is the opaque cursor handed to clients: keyset on
-// (createdAt, id), because offset paging over millions of rows is slow.
-type cursorJSON struct {
-	CreatedAt time.Time `json:"t"`
-	ID        uuid.UUID `json:"id"`
-}
-
 func encodeCursor(createdAt time.Time, id uuid.UUID) string {
-	b, _ := json.Marshal(cursorJSON{createdAt, id})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return page.Cursor{CreatedAt: createdAt, ID: id}.Encode()
 }
 
 // decodeCursor reads a cursor encodeCursor made; anything else is an issue
 // at name.
-func decodeCursor(v, name string, is *issues) (cursorJSON, bool) {
-	var cur cursorJSON
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
+func decodeCursor(v, name string, is *issues) (page.Cursor, bool) {
+	cur, ok := page.DecodeCursor(v)
+	if !ok {
 		is.Add([]string{name}, "Not a cursor returned by this API.")
-		return cur, false
 	}
-	return cur, true
+	return cur, ok
 }
 
 // parsePage reads the paging parameters; out-of-range values are issues.
@@ -48,7 +36,7 @@ func parsePage(c *gin.Context, is *issues) page.Page {
 	p.Limit, p.Offset = parseLimitOffset(c, is, defaultLimit, maxLimit)
 	if v, ok := c.GetQuery("cursor"); ok {
 		if cur, ok := decodeCursor(v, "cursor", is); ok {
-			p.After = &page.Cursor{CreatedAt: cur.CreatedAt, ID: cur.ID}
+			p.After = &cur
 		}
 		if p.Offset != 0 {
 			is.Add([]string{"offset"}, "Use either offset or cursor, not both.")

@@ -5,8 +5,6 @@ package console
 // of a <select>, and keyset cursors.
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -78,17 +76,10 @@ func limitParam(c *gin.Context, probs *formProblems) int {
 	return n
 }
 
-// listCursor is the keyset of the last row of a page, as the api's cursors
-// encode it (base64url JSON), so that a console URL can take an api cursor.
-type listCursor struct {
-	CreatedAt time.Time `json:"t"`
-	ID        uuid.UUID `json:"id"`
-}
-
-// encodeListCursor is the cursor of a page that ends with the row (t, id).
+// encodeListCursor is the cursor of a page that ends with the row (t, id),
+// the api's own (a console URL can take an api cursor).
 func encodeListCursor(t time.Time, id uuid.UUID) string {
-	b, _ := json.Marshal(listCursor{t, id})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return page.Cursor{CreatedAt: t, ID: id}.Encode()
 }
 
 // cursorParam reads the cursor parameter into a keyset page of limit rows.
@@ -98,13 +89,12 @@ func cursorParam(c *gin.Context, limit int, probs *formProblems) page.Page {
 	if v == "" {
 		return pg
 	}
-	var cur listCursor
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
+	cur, ok := page.DecodeCursor(v)
+	if !ok {
 		probs.add("This page link is damaged; start again from the first page.")
 		return pg
 	}
-	pg.After = &page.Cursor{CreatedAt: cur.CreatedAt, ID: cur.ID}
+	pg.After = &cur
 	return pg
 }
 

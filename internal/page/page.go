@@ -3,6 +3,8 @@
 package page
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,4 +33,27 @@ func (p Page) Bound() (time.Time, uuid.UUID) {
 		return time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), uuid.Max
 	}
 	return p.After.CreatedAt, p.After.ID
+}
+
+// cursorJSON is the opaque cursor handed to clients (base64url JSON), so
+// that the api's lists and the console's pages read each other's cursors.
+type cursorJSON struct {
+	CreatedAt time.Time `json:"t"`
+	ID        uuid.UUID `json:"id"`
+}
+
+// Encode is c as the opaque cursor a list hands out for its next page.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(cursorJSON(c))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads a cursor Encode made; false for anything else.
+func DecodeCursor(v string) (Cursor, bool) {
+	var cur cursorJSON
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || json.Unmarshal(b, &cur) != nil || cur.ID == uuid.Nil {
+		return Cursor{}, false
+	}
+	return Cursor(cur), true
 }
